@@ -1,0 +1,27 @@
+"""Backend adapters: build models and optimizers, drive the twin, snapshot state as NumPy.
+
+``load("tf")`` / ``load("torch")`` import the framework on first use; each adapter module
+imports only its own framework.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Dict
+
+from conformance.adapters.base import Adapter, BackendUnavailable, Pair, Snapshot
+
+__all__ = ["Adapter", "BackendUnavailable", "Pair", "Snapshot", "load"]
+
+_MODULES = {"tf": "conformance.adapters.keras", "torch": "conformance.adapters.torch"}
+_loaded: Dict[str, Adapter] = {}
+
+
+def load(backend: str) -> Adapter:
+    """The adapter for ``backend``; ``BackendUnavailable`` if its framework cannot be imported."""
+    if backend not in _loaded:
+        try:
+            module = importlib.import_module(_MODULES[backend])
+        except ImportError as error:
+            raise BackendUnavailable(f"backend {backend!r} is not available: {error}") from None
+        _loaded[backend] = module.ADAPTER_CLASS()
+    return _loaded[backend]

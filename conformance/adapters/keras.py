@@ -1,0 +1,178 @@
+"""TensorFlow adapter: Keras 3, or Keras 2 (tf-keras) when ``TF_USE_LEGACY_KERAS=1``. Imports only TF."""
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import tensorflow as tf  # noqa: E402
+
+from conformance import optimizers  # noqa: E402
+from conformance.adapters.base import Adapter, Arrays, Deferred, Pair, Snapshot  # noqa: E402
+from conformance.model_specs import EMBEDDING_VOCAB, ModelRequest  # noqa: E402
+
+keras = tf.keras
+IS_KERAS2 = not keras.__name__.startswith("keras")
+
+
+def keras_flavour() -> str:
+    """``"keras3"`` or ``"tf_keras"``: which Keras ``tf.keras`` is in this process."""
+    return "tf_keras" if IS_KERAS2 else "keras3"
+
+
+def _layers(arch: str, dtype: str) -> List[Any]:
+    L = keras.layers
+    if arch == "dense":
+        return [keras.Input((3,), dtype=dtype), L.Dense(4, dtype=dtype), L.Dense(2, dtype=dtype)]
+    if arch == "frozen":
+        return [keras.Input((3,), dtype=dtype), L.Dense(4, dtype=dtype, trainable=False),
+                L.Dense(2, dtype=dtype)]
+    if arch == "batchnorm":
+        return [keras.Input((3,), dtype=dtype), L.Dense(4, dtype=dtype),
+                L.BatchNormalization(dtype=dtype), L.Dense(2, dtype=dtype)]
+    if arch == "embedding":
+        return [keras.Input((2,), dtype="int32"), L.Embedding(EMBEDDING_VOCAB, 3, dtype=dtype),
+                L.Flatten(dtype=dtype), L.Dense(2, dtype=dtype)]
+    if arch == "conv":
+        return [keras.Input((4, 4, 1), dtype=dtype), L.Conv2D(2, 3, dtype=dtype),
+                L.Flatten(dtype=dtype), L.Dense(2, dtype=dtype)]
+    raise ValueError(f"unknown architecture {arch!r}")
+
+
+def _optimizer(request: ModelRequest) -> Any:
+    optimizer = optimizers.get(request.optimizer).keras(keras.optimizers)
+    if request.scaler == "lso":
+        optimizer = keras.mixed_precision.LossScaleOptimizer(
+            optimizer, initial_scale=request.initial_scale, dynamic_growth_steps=request.growth_interval)
+    elif request.scaler is not None:
+        raise ValueError(f"TF models take scaler None or 'lso', not {request.scaler!r}")
+    return optimizer
+
+
+def _optimizer_variables(optimizer: Any) -> List[Any]:
+    variables = optimizer.variables
+    return list(variables() if callable(variables) else variables)
+
+
+def _np_dtype(variable: Any) -> np.dtype:
+    """A variable's dtype as NumPy's (Keras 3 gives a string, tf-keras a ``tf.DType``)."""
+    return np.dtype(getattr(variable.dtype, "name", variable.dtype))
+
+
+def _build_optimizer(optimizer: Any, variables: List[Any]) -> None:
+    if hasattr(optimizer, "built"):
+        if not optimizer.built:
+            optimizer.build(variables)
+    else:
+        optimizer.build(variables)
+
+
+class KerasAdapter(Adapter):
+    backend = "tf"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._names = 0
+
+    def _model(self, request: ModelRequest) -> Any:
+        model = keras.Sequential(_layers(request.arch, request.dtype))
+        model.current_optimizer = _optimizer(request)
+        return model
+
+    def _build(self, request: ModelRequest, index: int, prebuild: bool) -> Pair:
+        if request.device != "cpu":
+            raise ValueError("the TF adapter drives CPU models; TF device placement is not checked")
+        model, twin = self._model(request), self._model(request)
+        self._names += 1
+        model.model_name = twin.model_name = f"tf_{request.arch}_{self._names}"
+        _build_optimizer(twin.current_optimizer, twin.trainable_variables)
+        pair = Pair(request, model, twin, index)
+        if prebuild:
+            _build_optimizer(model.current_optimizer, model.trainable_variables)
+            pair.initial_optimizer_state = [v.numpy() for v in _optimizer_variables(model.current_optimizer)]
+        pair.twin_initial_optimizer_state = [v.numpy() for v in _optimizer_variables(twin.current_optimizer)]
+        return pair
+
+    def _reset(self, pair: Pair, seed: int, fresh: bool) -> None:
+        for model in (pair.model, pair.twin):
+            model_rng = np.random.default_rng(seed)
+            for variable in model.trainable_variables:
+                variable.assign(model_rng.normal(0.0, 0.5, variable.shape).astype(_np_dtype(variable)))
+            for variable in model.non_trainable_variables:
+                variable.assign(model_rng.uniform(0.5, 1.5, variable.shape).astype(_np_dtype(variable)))
+        if not fresh:
+            for variable, value in zip(_optimizer_variables(pair.model.current_optimizer),
+                                       pair.initial_optimizer_state):
+                variable.assign(value)
+        for variable, value in zip(_optimizer_variables(pair.twin.current_optimizer),
+                                   pair.twin_initial_optimizer_state):
+            variable.assign(value)
+
+    def trainable_shapes(self, pair: Pair) -> List[Tuple[int, ...]]:
+        return [tuple(v.shape) for v in pair.model.trainable_variables]
+
+    def sparse_index(self, pair: Pair) -> Optional[int]:
+        return 0 if pair.request.arch == "embedding" else None
+
+    def environment(self) -> Dict[str, Any]:
+        return {"tensorflow": tf.__version__, "keras": keras.__version__
+                if hasattr(keras, "__version__") else "unknown", "keras_flavour": keras_flavour(),
+                "tf_devices": [d.name for d in tf.config.list_physical_devices()]}
+
+    def devices(self) -> List[str]:
+        return ["cpu"]
+
+    def gradients(self, pair: Pair, arrays: Arrays, sparse_rows: Optional[Sequence[int]] = None) -> List[Any]:
+        dtype = pair.request.dtype
+        tensors: List[Any] = [None if a is None else tf.constant(a, dtype=dtype) for a in arrays]
+        index = self.sparse_index(pair)
+        if sparse_rows is not None and index is not None and arrays[index] is not None:
+            tensors[index] = _as_indexed_slices(arrays[index], sparse_rows, dtype)
+        return tensors
+
+    def tensor_values(self, tensors: Sequence[Any]) -> Arrays:
+        return [None if t is None else tf.convert_to_tensor(t).numpy().copy() for t in tensors]
+
+    def twin_update(self, pair: Pair, arrays: Arrays, defer: bool, deferred: Deferred) -> None:
+        twin = pair.twin
+        optimizer = twin.current_optimizer
+        grads_and_vars = [(tf.constant(a, dtype=v.dtype), v)
+                          for a, v in zip(arrays, twin.trainable_variables) if a is not None]
+
+        def step() -> None:
+            if grads_and_vars:
+                optimizer.apply_gradients(grads_and_vars)
+
+        if defer:
+            deferred.setdefault(pair.name, []).append(step)
+        else:
+            step()
+
+    def snapshot(self, model: Any) -> Snapshot:
+        optimizer = model.current_optimizer
+        optimizer_vars = _optimizer_variables(optimizer) if hasattr(optimizer, "variables") else []
+        scale = getattr(optimizer, "dynamic_scale", None)
+        if scale is None:
+            scale = getattr(optimizer, "loss_scale", None)
+        return Snapshot(
+            weights=[v.numpy().copy() for v in model.trainable_variables],
+            frozen=[v.numpy().copy() for v in model.non_trainable_variables],
+            slots={"optimizer": [v.numpy().copy() for v in optimizer_vars]},
+            iterations=int(optimizer.iterations.numpy()) if hasattr(optimizer, "iterations") else None,
+            scale=None if scale is None else float(tf.convert_to_tensor(scale).numpy()),
+        )
+
+
+def _as_indexed_slices(dense: np.ndarray, rows: Sequence[int], dtype: str) -> tf.IndexedSlices:
+    """``IndexedSlices`` holding row ``dense[r]`` once per occurrence of ``r`` in ``rows``."""
+    rows = [int(r) % dense.shape[0] for r in rows]
+    return tf.IndexedSlices(values=tf.constant(np.stack([dense[r] for r in rows]), dtype=dtype),
+                            indices=tf.constant(rows, dtype=tf.int64),
+                            dense_shape=tf.constant(dense.shape, dtype=tf.int64))
+
+
+warnings.filterwarnings("ignore", message=".*Gradients do not exist.*")
+ADAPTER_CLASS = KerasAdapter

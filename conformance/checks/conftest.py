@@ -1,0 +1,53 @@
+"""Fixtures of the clause checks: the implementation under test and the (backend, device) target."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+from conformance import clauses
+from conformance.adapters import Adapter, BackendUnavailable, load
+from conformance.selection import clause_of_test
+from conformance.target import DEFAULT_TARGET, load_target
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "target" not in metafunc.fixturenames:
+        return
+    selection = metafunc.config._conformance_selection  # set by conformance.plugin
+    clause = clauses.get(clause_of_test(metafunc.function.__name__))
+    combos = [(b, d) for b in selection.backends if b in clause.backends
+              for d in selection.devices if d in clause.devices]
+    metafunc.parametrize("target", combos, ids=[f"{b}-{d}" for b, d in combos])
+
+
+@pytest.fixture(scope="session")
+def impl(pytestconfig: pytest.Config) -> Callable[..., Any]:
+    return load_target(pytestconfig.getoption("impl") or DEFAULT_TARGET)
+
+
+@pytest.fixture
+def adapter(target: tuple) -> Adapter:
+    backend, device = target
+    try:
+        adapter = load(backend)
+    except BackendUnavailable as error:
+        pytest.skip(str(error))
+    if device not in adapter.devices():
+        pytest.skip(f"no {device} device for backend {backend} on this machine")
+    return adapter
+
+
+@pytest.fixture
+def device(target: tuple) -> str:
+    return target[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load the selected Hypothesis profile and the per-call timeout before the checks import."""
+    from hypothesis import settings
+
+    from conformance import invoke, profiles
+    profiles.register()
+    settings.load_profile(f"conformance-{config.getoption('conformance_profile')}")
+    invoke.set_timeout(config.getoption("impl_timeout"))

@@ -1,0 +1,95 @@
+"""Scenario helpers shared by the check modules: one parametrized helper per kind of check."""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
+
+from hypothesis import strategies as st
+
+from conformance.adapters.base import Adapter
+from conformance.checks.support import count_example
+from conformance.harness import Run
+from conformance.invoke import call_impl
+from conformance.strategies import gradients, requests, seeds
+
+
+def draw_run(clause_id: str, adapter: Adapter, impl: Callable[..., Any], device: str, data: Any,
+             models: int = 1, fresh: bool = False, **request_kwargs: Any) -> Run:
+    """A :class:`Run` over ``models`` models drawn from ``requests(**request_kwargs)``."""
+    request = data.draw(requests(adapter.backend, device, **request_kwargs), label="model")
+    seed = data.draw(seeds(), label="weights seed")
+    return Run(clause_id, adapter, impl, [request] * models, seed, fresh=fresh)
+
+
+def draw_arrays(run: Run, data: Any, index: int = 0, label: str = "gradients", max_none: int = 0) -> list:
+    draw = data.draw(gradients(max_none=max_none), label=label)
+    return draw.arrays(run.shapes(index), run.pairs[index].request.dtype)
+
+
+def immediate_updates(clause_id: str, adapter: Adapter, impl: Callable[..., Any], device: str,
+                      data: Any, calls: int = 1, **request_kwargs: Any) -> Run:
+    """``calls`` immediate updates on one drawn model; after each, the model must equal its twin."""
+    run = draw_run(clause_id, adapter, impl, device, data, **request_kwargs)
+    for call in range(1, calls + 1):
+        run.update(0, draw_arrays(run, data, label=f"gradients {call}"))
+        run.expect_twin(f"after immediate call {call}")
+    count_example()
+    return run
+
+
+def prime(run: Run, data: Any) -> None:
+    """Give the run state an erroneous call could corrupt: a pending deferred entry and, on torch,
+    ``.grad`` from the caller's own ``backward()``."""
+    run.update(0, draw_arrays(run, data, label="primed deferred gradients"), defer=True)
+    if run.adapter.backend == "torch":
+        run.adapter.backward(run.pairs[0], draw_arrays(run, data, label="existing .grad"))
+        run.note("(caller's backward() leaves .grad on every parameter)")
+
+
+def deferred_state(deferred: Dict[str, list]) -> Dict[str, Tuple[int, List[int]]]:
+    """Identity of a ``deferred`` dict's contents: list object and callable ids per key."""
+    return {k: (id(v), [id(f) for f in v] if isinstance(v, list) else []) for k, v in deferred.items()}
+
+
+def expect_raise(run: Run, accepted: Tuple[Type[BaseException], ...], call: Callable[[], Any],
+                 what: str, grads_unchanged: bool = True, deferred_unchanged: bool = True,
+                 clause_for_side_effects: Optional[str] = None) -> BaseException:
+    """Run ``call``; it must raise one of ``accepted`` and leave every model (and, by default,
+    ``.grad`` and ``deferred``) as it was. Side-effect failures are reported under
+    ``clause_for_side_effects`` when given (EX-5)."""
+    before = [run.snapshot(i) for i in range(len(run.pairs))]
+    deferred_before = deferred_state(run.deferred)
+    names = " or ".join(e.__name__ for e in accepted)
+    run.note(what)
+    try:
+        call()
+    except accepted as error:
+        caught = error
+    except Exception as error:  # noqa: BLE001 - any other exception is the finding
+        run.fail(f"{what} raised {type(error).__name__}: {error}; expected {names}")
+    else:
+        run.fail(f"{what} raised nothing; expected {names}")
+    clause = run.clause_id
+    if clause_for_side_effects:
+        run.clause_id = clause_for_side_effects
+    run.expect_unchanged(before, f"after {what} raised {type(caught).__name__}", grads=grads_unchanged)
+    if deferred_unchanged and deferred_state(run.deferred) != deferred_before:
+        run.fail(f"after {what} raised {type(caught).__name__}, the deferred dict changed: "
+                 f"now {run.deferred_text()}")
+    run.clause_id = clause
+    return caught
+
+
+def raw_call(run: Run, model: Any, gradients: Sequence[Any], defer: bool = False,
+             deferred: Optional[dict] = None) -> Callable[[], Any]:
+    """A zero-argument call of the implementation with exactly these arguments."""
+    return lambda: call_impl(run.impl, model, list(gradients), defer=defer, deferred=deferred)
+
+
+def flush_each(deferred: Dict[str, list]) -> None:
+    """Call every deferred callable (implementation code) and clear the dict."""
+    for callables in list(deferred.values()):
+        for fn in callables:
+            call_impl(fn, what="a deferred callable")
+    deferred.clear()
+
+

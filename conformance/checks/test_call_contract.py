@@ -1,0 +1,149 @@
+"""CC: the call contract (return value, pairing, what may change, the caller's tensors, sparse and
+missing gradients, wrong counts and shapes)."""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance.checks.scenarios import (draw_arrays, draw_run, expect_raise, immediate_updates, prime,
+                                          raw_call)
+from conformance.checks.support import capped, count_example
+from conformance.strategies import optimizer_ids, sparse_rows
+from conformance.violation import ClauseViolation
+
+
+def _signature_problem(impl) -> str | None:
+    try:
+        signature = inspect.signature(impl)
+    except (TypeError, ValueError):
+        return None
+    try:
+        signature.bind(object(), [], defer=False, deferred=None)
+    except TypeError as error:
+        return f"signature {impl.__name__}{signature} cannot take (model, gradients, defer=, deferred=): {error}"
+    return None
+
+
+@pytest.mark.clause("CC-1")
+@capped(30)
+@given(data=st.data())
+def test_cc1_returns_none(adapter, device, impl, data):
+    problem = _signature_problem(impl)
+    if problem:
+        raise ClauseViolation("CC-1", problem)
+    run = draw_run("CC-1", adapter, impl, device, data, archs=("dense", "batchnorm"))
+    for call, defer in enumerate(data.draw(st.lists(st.booleans(), min_size=1, max_size=3), label="defer"), 1):
+        result = run.update(0, draw_arrays(run, data, label=f"gradients {call}"), defer=defer)
+        if result is not None:
+            run.fail(f"update_model returned {result!r:.100} ({type(result).__name__}), not None")
+    run.flush()
+    count_example()
+
+
+@pytest.mark.clause("CC-2")
+@capped()
+@given(data=st.data())
+def test_cc2_positional_pairing(adapter, device, impl, data):
+    immediate_updates("CC-2", adapter, impl, device, data, archs=("dense", "conv", "batchnorm", "frozen"),
+                      optimizer_choices=optimizer_ids(adapter.backend, stateful=False))
+
+
+@pytest.mark.clause("CC-3")
+@capped()
+@given(data=st.data())
+def test_cc3_only_trainables_change(adapter, device, impl, data):
+    run = immediate_updates("CC-3", adapter, impl, device, data, archs=("frozen", "batchnorm"))
+    del run
+
+
+@pytest.mark.clause("CC-4")
+@capped()
+@given(data=st.data())
+def test_cc4_caller_gradients_untouched(adapter, device, impl, data):
+    scalers = (None, "enabled") if adapter.backend == "torch" else (None, "lso")
+    run = draw_run("CC-4", adapter, impl, device, data, models=2, scalers=scalers,
+                   optimizer_choices=optimizer_ids(adapter.backend, scale_invariant=False))
+    for call, (model, defer) in enumerate(data.draw(
+            st.lists(st.tuples(st.integers(0, 1), st.booleans()), min_size=1, max_size=4), label="calls"), 1):
+        run.update(model, draw_arrays(run, data, model, label=f"gradients {call}"), defer=defer)
+        run.expect_caller_gradients_intact()
+    run.flush()
+    run.expect_caller_gradients_intact()
+    count_example()
+
+
+@pytest.mark.clause("CC-5")
+@capped()
+@given(data=st.data())
+def test_cc5_indexed_slices_as_dense(adapter, device, impl, data):
+    run = draw_run("CC-5", adapter, impl, device, data, archs=("embedding",))
+    for call, defer in enumerate(data.draw(st.lists(st.booleans(), min_size=1, max_size=2), label="defer"), 1):
+        rows = data.draw(sparse_rows(), label=f"rows {call}")
+        run.update(0, draw_arrays(run, data, label=f"gradients {call}"), defer=defer, sparse_rows=rows)
+    run.flush()
+    run.expect_twin("after the IndexedSlices updates")
+    count_example()
+
+
+@pytest.mark.clause("CC-6")
+@capped(25)
+@given(data=st.data())
+def test_cc6_none_gradient_skipped(adapter, device, impl, data):
+    run = draw_run("CC-6", adapter, impl, device, data, fresh=True, archs=("dense", "batchnorm"))
+    arrays = draw_arrays(run, data, max_none=2)
+    if all(a is None for a in arrays) or not any(a is None for a in arrays):
+        arrays[0] = None if arrays[1] is not None else arrays[0]
+    run.update(0, arrays)
+    run.expect_twin("after a call with None gradients")
+    run.update(0, draw_arrays(run, data, label="full gradients"))
+    run.expect_twin("after a full call that followed")
+    count_example()
+
+
+@pytest.mark.clause("CC-7")
+@capped(25)
+@given(data=st.data())
+def test_cc7_wrong_count_raises(adapter, device, impl, data):
+    run = draw_run("CC-7", adapter, impl, device, data, archs=("dense", "frozen"))
+    prime(run, data)
+    arrays = draw_arrays(run, data)
+    extra = data.draw(st.booleans(), label="one gradient too many (else one too few)")
+    tensors = run.adapter.gradients(run.pairs[0], arrays)
+    tensors = tensors + [tensors[-1]] if extra else tensors[:-1]
+    defer = data.draw(st.booleans(), label="defer")
+    expect_raise(run, (ValueError,), raw_call(run, run.pairs[0].model, tensors, defer, run.deferred),
+                 f"update_model with {len(tensors)} gradients for {len(run.shapes())} variables, defer={defer}")
+    count_example()
+
+
+def _wrong_shape(shape: tuple, kind: str) -> tuple:
+    if kind == "broadcastable" and len(shape) >= 1:
+        return (1,) + shape[1:] if shape[0] != 1 else shape[:-1] + (1,) if shape[-1] != 1 else shape + (2,)
+    if kind == "transposed" and len(shape) == 2 and shape[0] != shape[1]:
+        return shape[::-1]
+    if kind == "scalar" and shape != ():
+        return ()
+    return shape + (2,)
+
+
+@pytest.mark.clause("CC-8")
+@capped(30)
+@given(data=st.data())
+def test_cc8_wrong_shape_raises(adapter, device, impl, data):
+    run = draw_run("CC-8", adapter, impl, device, data, archs=("dense", "conv"))
+    prime(run, data)
+    arrays = draw_arrays(run, data)
+    index = data.draw(st.integers(0, len(arrays) - 1), label="wrong gradient index")
+    kind = data.draw(st.sampled_from(["broadcastable", "transposed", "extra axis", "scalar"]), label="wrong shape")
+    shape = _wrong_shape(arrays[index].shape, kind)
+    arrays[index] = np.ones(shape, dtype=arrays[index].dtype)
+    tensors = run.adapter.gradients(run.pairs[0], arrays)
+    defer = data.draw(st.booleans(), label="defer")
+    expect_raise(run, (Exception,), raw_call(run, run.pairs[0].model, tensors, defer, run.deferred),
+                 f"update_model with gradient {index} of shape {shape} ({kind}) for a variable of shape "
+                 f"{run.shapes()[index]}, defer={defer}")
+    count_example()

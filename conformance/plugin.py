@@ -1,0 +1,295 @@
+"""pytest plugin (entry point ``pytest11``): ``pytest --pyargs conformance --impl mypkg:update_model``.
+
+It adds the suite's options, applies ``--expect-fail``, counts examples, and on the controlling
+process aggregates every test's outcome into per-clause verdicts: the summary table and the JSON
+report. It stays inert in test runs that collect no clause check. Importing it loads no framework.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import time
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from conformance import clauses, expect_fail, report
+from conformance.profiles import DEFAULT_PROFILE, PROFILES
+from conformance.selection import Selection, clause_of_test, expand, target_of_test
+
+_PROPERTY = "conformance"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "update_model conformance suite")
+    group.addoption("--impl", default=None, help="implementation under test: module, module:attr or "
+                    "path/to/file.py[:attr] (default: reference)")
+    group.addoption("--conformance-backend", default="all", choices=("tf", "torch", "all"))
+    group.addoption("--conformance-device", default="cpu", choices=("cpu", "cuda", "all"))
+    group.addoption("--conformance-level", default="core", choices=clauses.LEVELS)
+    group.addoption("--conformance-profile", default=DEFAULT_PROFILE, choices=tuple(PROFILES))
+    group.addoption("--conformance-only", default="", help="comma-separated clause ids to check")
+    group.addoption("--expect-fail", default=None, help="file of clause ids expected to fail")
+    group.addoption("--conformance-report", default=None, help="write the JSON report here")
+    group.addoption("--impl-timeout", default=60.0, type=float, help="seconds per implementation call")
+    group.addoption("--conformance-command", default=None,
+                    help="the command that replays this run (set by python -m conformance)")
+
+
+def selection_of(config: pytest.Config) -> Selection:
+    only = tuple(c.strip().upper() for c in config.getoption("conformance_only").split(",") if c.strip())
+    return Selection(backends=expand(config.getoption("conformance_backend"), clauses.BACKENDS),
+                     devices=expand(config.getoption("conformance_device"), clauses.DEVICES),
+                     level=config.getoption("conformance_level"), only=only)
+
+
+class _State:
+    """Per-process bookkeeping: expected failures, results seen (controller), environment."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        path = config.getoption("expect_fail")
+        self.expected = expect_fail.parse(path) if path else frozenset()
+        self.results: Dict[str, report.TestResult] = {}
+        self.environment: Dict[str, Any] = {}
+        self.unavailable: Dict[str, str] = {}
+        self.started = time.time()
+        self.interrupted = False
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clause(id): the contract clause a test checks")
+    config._conformance_selection = selection_of(config)
+    _CONFIG["config"] = config
+    try:
+        config._conformance_state = _State(config)
+    except expect_fail.ExpectFailError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
+    selection: Selection = config._conformance_selection
+    keep, drop = [], []
+    for item in items:
+        if not _is_check(item):
+            keep.append(item)
+        elif selection.clause_selected(clauses.get(clause_of_test(item.name))):
+            keep.append(item)
+        else:
+            drop.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+_CHECK_FILES = frozenset(name for name in os.listdir(os.path.join(os.path.dirname(__file__), "checks"))
+                         if name.startswith("test_") and name.endswith(".py"))
+
+
+_CHECKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checks")
+
+
+def _is_check(item: pytest.Item) -> bool:
+    """A clause check of this suite: a test of conformance/checks/ named after its clause."""
+    return os.path.dirname(os.path.abspath(str(item.path))) == _CHECKS_DIR and clause_of_test(item.name) is not None
+
+
+def _is_check_report(rep: pytest.TestReport) -> bool:
+    """A report of a clause check: it carries our properties, or (a crashed worker's report, which
+    carries none) its test file and name are those of a check."""
+    if any(k.startswith(_PROPERTY) for k, _ in rep.user_properties):
+        return True
+    filename = rep.nodeid.split("::", 1)[0].replace(os.sep, "/").rsplit("/", 1)[-1]
+    return filename in _CHECK_FILES and clause_of_test(rep.nodeid) is not None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    if not _is_check(item):
+        yield
+        return
+    from conformance.checks.support import take_example_count
+    take_example_count()
+    started = time.perf_counter()
+    yield
+    item.user_properties.append((_PROPERTY, {"examples": take_example_count(),
+                                             "seconds": time.perf_counter() - started}))
+
+
+def _failure_text(excinfo: Any) -> tuple:
+    from conformance.violation import ClauseViolation
+    error = excinfo.value
+    notes = "\n".join(getattr(error, "__notes__", []) or [])
+    if isinstance(error, ClauseViolation):
+        counterexample = "\n".join(error.counterexample)
+        return f"{error.clause_id}: {error.message}", (counterexample + ("\n" + notes if notes else "")).strip()
+    text = f"{type(error).__name__}: {error}".strip()
+    if type(error).__name__ == "ImplementationAborted":
+        return text, notes
+    tb = excinfo.getrepr(style="short", chain=False)
+    return f"the implementation raised {text}", (notes + "\n" + str(tb)[-3000:]).strip()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    rep = outcome.get_result()
+    if not _is_check(item):
+        return
+    state: _State = item.config._conformance_state
+    clause_id = clause_of_test(item.name)
+    backend, _ = target_of_test(item.name)
+    info: Dict[str, Any] = {"clause": clause_id}
+    if rep.when == "call" or (rep.when == "setup" and not rep.passed):
+        if call.excinfo is not None and rep.failed:
+            info["message"], info["counterexample"] = _failure_text(call.excinfo)
+        info["environment"] = _worker_environment(backend)
+        if expect_fail.expected(state.expected, clause_id, backend):
+            listed = f"listed in {item.config.getoption('expect_fail')}"
+            if rep.failed:
+                rep.outcome = "skipped"
+                rep.wasxfail = f"expected failure ({listed})"
+            elif rep.passed and rep.when == "call":
+                rep.outcome = "failed"
+                info["message"] = (f"expected to fail ({listed}) but it holds now: remove the entry "
+                                   f"'{clause_id}' from the expect-fail file")
+                rep.longrepr = info["message"]
+        rep.user_properties.append((_PROPERTY + "-report", info))
+
+
+_env_cache: Dict[str, Dict[str, Any]] = {}
+
+
+def _worker_environment(backend: Optional[str]) -> Dict[str, Any]:
+    if backend is None:
+        return {}
+    if backend not in _env_cache:
+        try:
+            from conformance.adapters import load
+            # plain JSON values only: reports travel between xdist processes
+            _env_cache[backend] = json.loads(json.dumps(load(backend).environment(), default=str))
+        except Exception as error:  # noqa: BLE001 - reported, not fatal
+            _env_cache[backend] = {f"{backend}_unavailable": str(error)}
+    return _env_cache[backend]
+
+
+def _record(config: pytest.Config, rep: pytest.TestReport) -> None:
+    if not _is_check_report(rep):
+        return
+    state: _State = config._conformance_state
+    props = dict((k, v) for k, v in rep.user_properties if k.startswith(_PROPERTY))
+    timing = props.get(_PROPERTY, {})
+    info = props.get(_PROPERTY + "-report", {})
+    clause_id = clause_of_test(rep.nodeid)
+    backend, device = target_of_test(rep.nodeid)
+    state.environment.update(info.get("environment", {}))
+    previous = state.results.get(rep.nodeid)
+    if hasattr(rep, "wasxfail") and rep.skipped:
+        status = "xfailed"
+    elif rep.failed:
+        status = "failed"
+    elif rep.skipped:
+        status = "skipped"
+    elif rep.when == "call":
+        status = "passed"
+    else:
+        return
+    if previous is not None and previous.status == "failed":
+        return  # a failing call stays failed whatever teardown says
+    message = info.get("message", "")
+    if status == "skipped" and isinstance(rep.longrepr, tuple):
+        message = str(rep.longrepr[2]).removeprefix("Skipped: ")
+        if message.startswith("got empty parameter set"):
+            return  # the clause does not apply to the selected backends: the report says why
+        if backend and "not available" in message:
+            state.unavailable[backend] = message
+    if status == "xfailed":
+        message = getattr(rep, "wasxfail", "")
+    if status == "failed" and not message:
+        text = str(rep.longrepr or "")
+        if "crashed" in text or rep.when == "???":
+            message = ("implementation ended the process (the worker running this check exited or "
+                       f"crashed): {text.strip().splitlines()[0] if text.strip() else ''}")
+        else:
+            message = text.strip().splitlines()[-1] if text.strip() else "failed"
+    examples = int(timing.get("examples", 0))
+    if status == "passed" and examples == 0:
+        status, message = "skipped", "ran no example (nothing was checked)"
+    state.results[rep.nodeid] = report.TestResult(
+        nodeid=rep.nodeid, clause=clause_id, backend=backend, device=device, status=status,
+        examples=examples, seconds=round(float(timing.get("seconds", rep.duration)), 3),
+        message=message, counterexample=info.get("counterexample", ""))
+
+
+_CONFIG: Dict[str, pytest.Config] = {}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    config = _CONFIG.get("config")
+    if config is not None and not hasattr(config, "workerinput"):
+        _record(config, report)
+
+
+def pytest_keyboard_interrupt(excinfo: Any) -> None:
+    config = _CONFIG.get("config")
+    if config is not None:
+        config._conformance_state.interrupted = True
+
+
+def _verdicts(config: pytest.Config) -> List[report.ClauseResult]:
+    state: _State = config._conformance_state
+    return report.aggregate(list(state.results.values()), config._conformance_selection, state.unavailable,
+                            interrupted=state.interrupted)
+
+
+def _replay(config: pytest.Config) -> str:
+    command = config.getoption("conformance_command")
+    if command:
+        return command
+    return "pytest " + shlex.join(config.invocation_params.args)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config, "_conformance_state", None):
+        return
+    state: _State = config._conformance_state
+    if not state.results:
+        return
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        state.interrupted = True
+    path = config.getoption("conformance_report")
+    if path:
+        seed = config.getoption("hypothesis_seed", None) if config.pluginmanager.has_plugin("hypothesispytest") else None
+        document = report.to_json(
+            impl=config.getoption("impl") or "reference", level=config.getoption("conformance_level"),
+            profile=config.getoption("conformance_profile"), seed=int(seed) if seed is not None else None,
+            env=report.environment(state.environment), verdicts=_verdicts(config),
+            incomplete=state.interrupted, command=_replay(config))
+        report.write(path, document)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or not getattr(config, "_conformance_state", None):
+        return
+    if not config._conformance_state.results:
+        return
+    verdicts = _verdicts(config)
+    write = terminalreporter.write_line
+    terminalreporter.section("update_model conformance")
+    for line in report.table(verdicts):
+        write(line)
+    failed = [v for v in verdicts if v.status == "failed"]
+    for verdict in failed:
+        terminalreporter.section(f"{verdict.id} FAILED: {clauses.get(verdict.id).text}", sep="-")
+        write(verdict.message)
+        if verdict.counterexample:
+            write("shrunk counterexample:")
+            for line in verdict.counterexample.splitlines():
+                write(f"  {line}")
+        write(f"replay: {_replay(config)} --only {verdict.id}" if config.getoption("conformance_command")
+              else f"replay: {_replay(config)} -k {verdict.id.lower().replace('-', '')}")
+    if config._conformance_state.interrupted:
+        write("INCOMPLETE: the run was interrupted; clauses that did not run are not passed.")

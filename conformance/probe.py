@@ -1,0 +1,32 @@
+"""Run in a child process by the CLI before any test: can the target be loaded, which backends
+import, is there a CUDA device? Prints one JSON object. Implementation code runs here, not in the
+CLI, so a target that ends or crashes the process cannot take the CLI down with it."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+
+
+def main(argv: list) -> int:
+    target, want_cuda = argv[0], argv[1] == "1"
+    result = {"target_error": None, "backends": {}, "cuda": False}
+    for backend, module in (("torch", "torch"), ("tf", "tensorflow")):
+        result["backends"][backend] = importlib.util.find_spec(module) is not None
+    if want_cuda and result["backends"]["torch"]:
+        import torch
+        result["cuda"] = bool(torch.cuda.is_available())
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from conformance.target import TargetError, load_target
+    try:
+        load_target(target)
+    except TargetError as error:
+        result["target_error"] = str(error)
+    sys.stdout.write("\n@@probe@@" + json.dumps(result) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,103 @@
+"""Hypothesis strategies: model requests, gradients with visible step sizes, programs of calls.
+
+Gradients are drawn as (seed, scale) and generated with NumPy: values shrink to a small seed and
+scale, and every draw moves weights visibly (FRAMEWORK-FACTS: tiny steps hide every fault).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from hypothesis import strategies as st
+
+from conformance import optimizers
+from conformance.adapters.base import Arrays
+from conformance.model_specs import ARCHITECTURES, DTYPES, EMBEDDING_VOCAB, ModelRequest
+
+SCALES: Tuple[float, ...] = (1.0, 0.5, 2.0, 4.0)
+
+
+def optimizer_ids(backend: str, stateful: Optional[bool] = None,
+                  scale_invariant: Optional[bool] = None) -> List[str]:
+    """Optimizers of the table that exist on ``backend``, optionally filtered by capability."""
+    ids = []
+    for entry in optimizers.OPTIMIZERS:
+        if backend == "torch" and entry.torch is None:
+            continue
+        if stateful is not None and entry.stateful != stateful:
+            continue
+        if scale_invariant is not None and entry.scale_invariant != scale_invariant:
+            continue
+        ids.append(entry.id)
+    return ids
+
+
+def requests(backend: str, device: str = "cpu", archs: Sequence[str] = ARCHITECTURES,
+             optimizer_choices: Optional[Sequence[str]] = None,
+             dtypes: Sequence[str] = DTYPES, scalers: Sequence[Optional[str]] = (None,)
+             ) -> st.SearchStrategy[ModelRequest]:
+    """Model requests for ``backend``: the first choice of each list is what shrinking aims at."""
+    optimizer_choices = list(optimizer_choices or optimizer_ids(backend))
+    return st.builds(ModelRequest, arch=st.sampled_from(list(archs)),
+                     dtype=st.sampled_from(list(dtypes)), optimizer=st.sampled_from(optimizer_choices),
+                     scaler=st.sampled_from(list(scalers)), device=st.just(device))
+
+
+@dataclass(frozen=True)
+class GradientDraw:
+    """A reproducible gradient list: NumPy normal(0, scale) from ``seed``; ``none`` positions are None."""
+    seed: int
+    scale: float
+    none: Tuple[int, ...] = ()
+
+    def arrays(self, shapes: Sequence[Tuple[int, ...]], dtype: str) -> Arrays:
+        rng = np.random.default_rng(self.seed)
+        out: Arrays = []
+        for i, shape in enumerate(shapes):
+            value = rng.normal(0.0, self.scale, shape).astype(dtype)
+            out.append(None if i in self.none else value)
+        return out
+
+    def __str__(self) -> str:
+        none = f", None at {list(self.none)}" if self.none else ""
+        return f"normal(0, {self.scale:g}) from seed {self.seed}{none}"
+
+
+def gradients(max_none: int = 0) -> st.SearchStrategy[GradientDraw]:
+    """Gradient draws; with ``max_none`` > 0 some positions (indices < 4) become ``None``."""
+    none = st.just(()) if max_none == 0 else st.lists(st.integers(0, 3), max_size=max_none,
+                                                      unique=True).map(lambda xs: tuple(sorted(xs)))
+    return st.builds(GradientDraw, seed=st.integers(0, 2 ** 16), scale=st.sampled_from(SCALES), none=none)
+
+
+def sparse_rows() -> st.SearchStrategy[Tuple[int, ...]]:
+    """Embedding rows for an ``IndexedSlices`` gradient, repeats included (each row at most 4 times)."""
+    return st.lists(st.integers(0, EMBEDDING_VOCAB - 1), min_size=1, max_size=8).filter(
+        lambda rows: max(rows.count(r) for r in rows) <= 4).map(tuple)
+
+
+def seeds() -> st.SearchStrategy[int]:
+    return st.integers(0, 2 ** 16)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One step of a program: update model ``model`` (deferred or not), or flush when ``flush``."""
+    model: int
+    defer: bool
+    grads: GradientDraw
+    flush: bool = False
+
+    def __str__(self) -> str:
+        if self.flush:
+            return "flush"
+        return f"update_model(model {self.model}, {self.grads}, defer={self.defer})"
+
+
+def programs(models: int, max_calls: int = 6) -> st.SearchStrategy[List[Call]]:
+    """Sequences of deferred/immediate calls over ``models`` models, with flushes; ends unflushed
+    or flushed (the check flushes at the end)."""
+    call = st.builds(Call, model=st.integers(0, models - 1), defer=st.booleans(), grads=gradients())
+    flush = st.just(Call(model=0, defer=False, grads=GradientDraw(0, 1.0), flush=True))
+    return st.lists(st.one_of(call, flush), min_size=1, max_size=max_calls)
