@@ -91,6 +91,9 @@ def _why_not_run(clause: clauses.Clause, selection: Selection, unavailable: Dict
         return "; ".join(unavailable[b] for b in backends)
     if interrupted:
         return "not run: the run was interrupted"
+    from conformance.selection import implemented_clauses
+    if clause.id not in implemented_clauses():
+        return "no check implemented for this clause yet"
     return "no check for this clause ran"
 
 

@@ -42,3 +42,19 @@ class Selection:
 
     def clause_selected(self, clause: clauses.Clause) -> bool:
         return self.level_selected(clause) and (not self.only or clause.id in self.only)
+
+
+def implemented_clauses() -> frozenset:
+    """Clause ids that have at least one check in ``conformance/checks`` (read from the test names,
+    without importing the checks)."""
+    import os
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checks")
+    found = set()
+    for name in os.listdir(folder):
+        if name.startswith("test_") and name.endswith(".py"):
+            with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                for match in re.finditer(r"^def (test_[a-z]+\d+_\w+)", handle.read(), re.M):
+                    clause_id = clause_of_test(match.group(1))
+                    if clause_id:
+                        found.add(clause_id)
+    return frozenset(found)
