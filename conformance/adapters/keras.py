@@ -176,3 +176,22 @@ def _as_indexed_slices(dense: np.ndarray, rows: Sequence[int], dtype: str) -> tf
 
 warnings.filterwarnings("ignore", message=".*Gradients do not exist.*")
 ADAPTER_CLASS = KerasAdapter
+
+
+def compiled_updates(pair: Pair, call: Any, gradient_lists: Sequence[Arrays], defer: bool) -> None:
+    """XM-1: inside one ``tf.function``, call ``call(model, gradients, defer=..., deferred=...)``
+    once per gradient list and, when deferring, flush the callables inside the same function."""
+    model = pair.model
+    dtype = pair.request.dtype
+    tensors = [[tf.constant(a, dtype=dtype) for a in arrays] for arrays in gradient_lists]
+
+    @tf.function
+    def step(all_gradients: Any) -> None:
+        deferred: Dict[str, list] = {}
+        for gradients in all_gradients:
+            call(model, list(gradients), defer=defer, deferred=deferred)
+        for callables in list(deferred.values()):
+            for fn in callables:
+                fn()
+
+    step(tensors)
