@@ -155,6 +155,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     import pytest
     with tempfile.TemporaryDirectory(prefix="conformance-") as workdir:
         report_path = os.path.abspath(args.report) if args.report else os.path.join(workdir, "report.json")
+        # Hypothesis caches the constants of the modules it runs in ``.hypothesis/`` under the
+        # current directory; the suite writes nothing outside its report and temporary paths.
+        os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(workdir, "hypothesis")
         print(f"update_model conformance: impl={args.impl} backend={args.backend} device={args.device} "
               f"level={args.level} profile={args.profile} seed={seed}", flush=True)
         try:
