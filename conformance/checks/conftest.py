@@ -47,7 +47,11 @@ def pytest_configure(config: pytest.Config) -> None:
     """Load the selected Hypothesis profile and the per-call timeout before the checks import."""
     from hypothesis import settings
 
+    import importlib.util
+
     from conformance import invoke, profiles
+    if importlib.util.find_spec("torch") is not None:
+        import torch  # noqa: F401 - torch must be imported before TensorFlow in one process
     profiles.register()
     settings.load_profile(f"conformance-{config.getoption('conformance_profile')}")
     invoke.set_timeout(config.getoption("impl_timeout"))

@@ -1,0 +1,197 @@
+"""PA and MP-4: the implementation against the float64 NumPy oracle and across backends.
+
+Each backend's item compares that backend's implementation with its own oracle flavour. The torch
+item also runs the same program on TensorFlow (when importable) and compares the two backends
+within the parity table's tolerance (``conformance/optimizers.py``, docs/parity.md).
+"""
+from __future__ import annotations
+
+from typing import List, Optional
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance import optimizers, oracle
+from conformance.adapters import BackendUnavailable, load
+from conformance.checks.support import capped, count_example
+from conformance.compare import compare_lists
+from conformance.harness import Run
+from conformance.model_specs import ModelRequest
+from conformance.strategies import Call, GradientDraw, gradients, programs, seeds
+
+MAPPABLE = [e.id for e in optimizers.OPTIMIZERS if e.mappable and e.torch is not None]
+
+
+def _flavour(backend: str) -> str:
+    if backend == "torch":
+        return "torch"
+    from conformance.adapters.keras import keras_flavour
+    return keras_flavour()
+
+
+def _other(backend: str) -> Optional[object]:
+    """The TF adapter for the torch item's cross-backend comparison (None when TF is missing)."""
+    if backend != "torch":
+        return None
+    try:
+        return load("tf")
+    except BackendUnavailable:
+        return None
+
+
+def _expect_close(run: Run, name: str, actual: List[np.ndarray], expected: List[np.ndarray], tol) -> None:
+    lines = compare_lists(name, actual, expected, rtol=tol.rtol, atol=tol.atol)
+    if lines:
+        run.fail(f"{name} outside tolerance ({tol.reason})", *lines[:6])
+
+
+def _oracle_program(entry, flavour: str, initial: List[np.ndarray], calls, shapes, dtype: str) -> List[np.ndarray]:
+    """What the contract and the backend's optimizer rule give for ``calls`` (a program on one model):
+    TF steps once per deferred call at the flush; torch steps once per flush on the sum."""
+    model = oracle.make(entry, flavour, [w.astype(np.float64) for w in initial])
+    pending: List[list] = []
+    final_flush = Call(model=0, defer=False, grads=GradientDraw(0, 1.0), flush=True)
+    for call in list(calls) + [final_flush]:  # the run flushes at the end
+        if call.flush:
+            if flavour == "torch":
+                if pending:
+                    model.step([sum(g[i] for g in pending) for i in range(len(shapes))])
+            else:
+                for grads in pending:
+                    model.step(grads)
+            pending = []
+            continue
+        grads = [a.astype(np.float64) for a in call.grads.arrays(shapes, dtype)]
+        if call.defer:
+            pending.append(grads)
+        elif flavour == "torch":
+            model.step([g + sum(p[i] for p in pending) for i, g in enumerate(grads)] if pending else grads)
+            pending = []
+        else:
+            model.step(grads)
+    return model.params
+
+
+def _run_program(clause_id, adapter, impl, request, seed, calls) -> Run:
+    run = Run(clause_id, adapter, impl, [request], seed)
+    shapes = run.shapes()
+    for call in calls:
+        if call.flush:
+            run.flush()
+        else:
+            run.update(0, call.grads.arrays(shapes, request.dtype), defer=call.defer)
+    run.flush()
+    return run
+
+
+def _parity(clause_id: str, adapter, impl, device: str, data, optimizer_ids, dtypes, program) -> None:
+    entry = optimizers.get(data.draw(st.sampled_from(optimizer_ids), label="optimizer"))
+    dtype = data.draw(st.sampled_from(dtypes), label="dtype")
+    request = ModelRequest(arch=data.draw(st.sampled_from(["dense", "conv"]), label="arch"), dtype=dtype,
+                           optimizer=entry.id, device=device)
+    seed = data.draw(seeds(), label="weights seed")
+    if program:
+        calls = data.draw(programs(1, max_calls=5), label="program")
+    else:
+        draws = data.draw(st.lists(gradients(), min_size=1, max_size=3), label="gradients")
+        calls = [Call(model=0, defer=False, grads=g) for g in draws]
+    run = Run(clause_id, adapter, impl, [request], seed)
+    initial = run.snapshot().weights
+    run = _run_program(clause_id, adapter, impl, request, seed, calls)
+    for call in calls:
+        run.note(str(call))
+    actual = run.snapshot().weights
+    if clause_id == "PA-4":
+        wrong = [i for i, w in enumerate(actual) if w.dtype != np.dtype(dtype)]
+        if wrong:
+            run.fail(f"weights {wrong} are {actual[wrong[0]].dtype} after the update, the model is {dtype}")
+    expected = _oracle_program(entry, _flavour(adapter.backend), initial, calls, run.shapes(), dtype)
+    _expect_close(run, f"{adapter.backend} weights vs the {_flavour(adapter.backend)} oracle", actual,
+                  expected, entry.tolerance[dtype])
+    other = _other(adapter.backend)
+    if other is not None and (clause_id != "PA-2" or entry.id == "sgd"):
+        tf_run = _run_program(clause_id, other, impl, request.__class__(**{**request.__dict__, "device": "cpu"}),
+                              seed, calls)
+        tolerance = entry.parity_tolerance.get(dtype) or entry.tolerance[dtype]
+        _expect_close(run, "torch weights vs TF weights", actual, tf_run.snapshot().weights, tolerance)
+    count_example()
+
+
+@pytest.mark.clause("PA-1")
+@capped(40)
+@given(data=st.data())
+def test_pa1_optimizer_parity(adapter, device, impl, data):
+    _parity("PA-1", adapter, impl, device, data, MAPPABLE, ("float32", "float64"), program=False)
+
+
+@pytest.mark.clause("PA-2")
+@capped(40)
+@given(data=st.data())
+def test_pa2_deferral_parity(adapter, device, impl, data):
+    _parity("PA-2", adapter, impl, device, data, ["sgd", "sgd-momentum", "adam"], ("float32", "float64"),
+            program=True)
+
+
+@pytest.mark.clause("PA-4")
+@capped(40)
+@given(data=st.data())
+def test_pa4_float32_and_float64(adapter, device, impl, data):
+    _parity("PA-4", adapter, impl, device, data, MAPPABLE, ("float64", "float32"), program=False)
+
+
+@pytest.mark.clause("PA-3")
+@capped(20)
+@given(data=st.data())
+def test_pa3_cuda_equals_cpu(adapter, device, impl, data):
+    """On CUDA: the same program gives the CPU result within tolerance, and nothing leaves the device."""
+    entry = optimizers.get(data.draw(st.sampled_from(MAPPABLE), label="optimizer"))
+    scaler = data.draw(st.sampled_from([None, "enabled"]), label="scaler")
+    request = ModelRequest(arch="dense", dtype="float32", optimizer=entry.id, device=device, scaler=scaler)
+    seed = data.draw(seeds(), label="weights seed")
+    calls = data.draw(programs(1, max_calls=4), label="program")
+    run = _run_program("PA-3", adapter, impl, request, seed, calls)
+    cpu = _run_program("PA-3", adapter, impl, ModelRequest(**{**request.__dict__, "device": "cpu"}), seed, calls)
+    snapshot = run.snapshot()
+    off = [d for d in snapshot.devices if not d.startswith(device)]
+    if off:
+        run.fail(f"model state left the {device} device: {off}")
+    _expect_close(run, f"{device} weights vs cpu weights", snapshot.weights, cpu.snapshot().weights,
+                  entry.parity_tolerance.get("float32") or entry.tolerance["float32"])
+    count_example()
+
+
+@pytest.mark.clause("MP-4")
+@capped(30)
+@given(data=st.data())
+def test_mp4_loss_scale_trajectories_match(adapter, device, impl, data):
+    """torch GradScaler and Keras 3 LossScaleOptimizer with matched settings: the same scale and weight
+    trajectory for the same true gradients, overflows included."""
+    tf_adapter = _other(adapter.backend)
+    if tf_adapter is None:
+        pytest.skip("MP-4 compares torch with TensorFlow: runs on the torch item when TF is importable")
+    from conformance.adapters.keras import keras_flavour
+    if keras_flavour() != "keras3":
+        pytest.skip("tf-keras counts skipped steps (docs/parity.md): MP-4 holds for Keras 3 only")
+    seed = data.draw(seeds(), label="weights seed")
+    torch_run = Run("MP-4", adapter, impl, [ModelRequest(optimizer="sgd", scaler="enabled", device=device,
+                                                          initial_scale=2.0 ** 4, growth_interval=2)], seed)
+    tf_run = Run("MP-4", tf_adapter, impl, [ModelRequest(optimizer="sgd", scaler="lso", initial_scale=2.0 ** 4,
+                                                          growth_interval=2)], seed)
+    for step in range(1, data.draw(st.integers(1, 6), label="steps") + 1):
+        draw: GradientDraw = data.draw(gradients(), label=f"gradients {step}")
+        overflow = data.draw(st.booleans(), label=f"step {step} overflows")
+        for run in (torch_run, tf_run):
+            arrays = draw.arrays(run.shapes(), "float32")
+            scale = run.snapshot().scale
+            arrays = [a * np.float32(scale) for a in arrays]
+            if overflow:
+                arrays[0].flat[0] = np.inf
+            run.update(0, arrays)
+        t, k = torch_run.snapshot(), tf_run.snapshot()
+        if t.scale != k.scale:
+            torch_run.fail(f"after step {step}: torch scale {t.scale}, TF scale {k.scale}")
+        tol = optimizers.get("sgd").parity_tolerance.get("float32") or optimizers.get("sgd").tolerance["float32"]
+        _expect_close(torch_run, f"after step {step}: torch weights vs TF weights", t.weights, k.weights, tol)
+    count_example()
