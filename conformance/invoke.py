@@ -5,9 +5,14 @@ never returns into :class:`ImplementationAborted`, a ``BaseException`` that Hypo
 catch or shrink: the check fails at once with the reason. A hard hang that a signal cannot
 interrupt, ``os._exit`` and interpreter crashes end the worker process; the runner reports those
 as failures of the test that was running (never as passes).
+
+The hard-hang watchdog is :func:`faulthandler.dump_traceback_later`, whose timer is a C thread:
+a Python thread could not end a worker whose implementation hangs in C code while holding the
+GIL (e.g. a deadlock in an extension module), because it needs the GIL to run.
 """
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import threading
@@ -15,7 +20,6 @@ from typing import Any, Callable, Optional
 
 DEFAULT_TIMEOUT = 60.0
 _timeout: float = float(os.environ.get("CONFORMANCE_TIMEOUT", DEFAULT_TIMEOUT))
-HARD_HANG_EXIT = 75
 
 
 class ImplementationAborted(BaseException):
@@ -36,32 +40,29 @@ def _on_alarm(signum: int, frame: Any) -> None:
     raise ImplementationAborted(f"implementation did not return within {_timeout:g} s (--timeout)")
 
 
-def _watchdog(done: threading.Event, seconds: float, what: str) -> None:
-    """Last resort when the alarm cannot interrupt (e.g. a hang inside C code): end the worker."""
-    if not done.wait(seconds):
-        os.write(2, f"\n[conformance] {what} did not return within {seconds:g} s; "
-                    "ending the worker process\n".encode())
-        os._exit(HARD_HANG_EXIT)
+#: Seconds after ``--timeout`` at which the watchdog ends a worker the alarm could not free.
+WATCHDOG_GRACE = 10.0
+_STDERR_FD = 2
 
 
 def call_impl(function: Callable[..., Any], *args: Any, what: str = "update_model",
               **kwargs: Any) -> Any:
     """Call implementation code with a time bound; see the module docstring."""
     use_alarm = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
-    done = threading.Event()
-    watchdog = threading.Thread(target=_watchdog, args=(done, _timeout + 10.0, what), daemon=True)
     previous: Optional[Any] = None
     if use_alarm:
         previous = signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, _timeout)
-    watchdog.start()
+    # Last resort when the alarm cannot interrupt (a hang in C code, SIGALRM ignored): dump every
+    # thread's traceback to stderr and _exit(1) the worker, from a C thread that needs no GIL.
+    faulthandler.dump_traceback_later(_timeout + WATCHDOG_GRACE, exit=True, file=_STDERR_FD)
     try:
         return function(*args, **kwargs)
     except SystemExit as error:
         raise ImplementationAborted(f"implementation ended the process: {what} called "
                                     f"sys.exit({error.code!r})") from None
     finally:
-        done.set()
+        faulthandler.cancel_dump_traceback_later()
         if use_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
