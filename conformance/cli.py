@@ -50,10 +50,22 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _check_writable(path: str, option: str) -> None:
+    """Fail before any test runs if ``path`` cannot be written at the end of the run.
+
+    Reports are written as ``path.tmp`` then renamed, so the directory must accept a new file:
+    that is tried (``os.access`` says yes to root on a read-only directory)."""
     directory = os.path.dirname(os.path.abspath(path)) or "."
-    if not os.path.isdir(directory) or not os.access(directory, os.W_OK) or (
-            os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise UsageError(f"{option}: cannot write {path}")
+    if os.path.isdir(path):
+        raise UsageError(f"{option}: cannot write {path}: it is a directory")
+    if not os.path.isdir(directory):
+        raise UsageError(f"{option}: cannot write {path}: no directory {directory}")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise UsageError(f"{option}: cannot write {path}: permission denied")
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".conformance-probe-"):
+            pass
+    except OSError as error:
+        raise UsageError(f"{option}: cannot write {path}: {error.strerror}") from None
 
 
 def _absolute_target(target: str) -> str:
