@@ -273,7 +273,7 @@ def make_matrix_session(backend: Backend, device: str) -> Callable[[nox.Session]
 
     def session_function(session: nox.Session) -> None:
         if device == "cuda" and not host_driver_evidence():
-            no_cuda(session, "this host has no NVIDIA driver (no nvidia-smi, /proc/driver/nvidia or /dev/nvidia*)")
+            no_cuda(session, "this host has no NVIDIA driver (no nvidia-smi, /proc/driver/nvidia, /dev/nvidia<N> or /dev/dxg)")
         install_project(session, device, [backend], extras=SUITE_EXTRAS, extra_install=True)
         if device == "cuda":
             check_cuda(session, backend)
