@@ -174,9 +174,9 @@ OPTIMIZERS: Tuple[OptimizerEntry, ...] = (
          mappable=False, scale_invariant=False, stateful=True,
          note="Keras decays the weight directly (decoupled, lr-scaled); torch adds wd*w to the "
               "gradient, so the decay also goes through the momentum buffer"),
-    _row("adam-eps-default", "adam", {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-7},
-         lambda k: k.Adam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7),
-         lambda o, params: o.Adam(params, lr=0.001, betas=(0.9, 0.999), eps=1e-7),
+    _row("adam-eps-default", "adam", {"lr": 0.003, "beta1": 0.9, "beta2": 0.999, "eps": 1e-7},
+         lambda k: k.Adam(learning_rate=0.003, beta_1=0.9, beta_2=0.999, epsilon=1e-7),
+         lambda o, params: o.Adam(params, lr=0.003, betas=(0.9, 0.999), eps=1e-7),
          mappable=False, scale_invariant=False, stateful=True, grad_scale=1e-5,
          note="Keras adds epsilon to the uncorrected sqrt(v) (an effective epsilon "
               "1/sqrt(1 - beta_2**t) larger: 30x at step 1); visible with small gradients"),
@@ -187,9 +187,9 @@ OPTIMIZERS: Tuple[OptimizerEntry, ...] = (
          note="the same epsilon means different things: Keras sqrt(v + eps), torch sqrt(v) + eps; "
               "map epsilon_keras = eps_torch**2"),
     _row("nadam-momentum-decay-default", "nadam",
-         {"lr": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-7},
-         lambda k: k.Nadam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7),
-         lambda o, params: o.NAdam(params, lr=0.001, betas=(0.9, 0.999), eps=1e-7),
+         {"lr": 0.003, "beta1": 0.9, "beta2": 0.999, "eps": 1e-7},
+         lambda k: k.Nadam(learning_rate=0.003, beta_1=0.9, beta_2=0.999, epsilon=1e-7),
+         lambda o, params: o.NAdam(params, lr=0.003, betas=(0.9, 0.999), eps=1e-7),
          mappable=False, scale_invariant=True, stateful=True, torch_hyper={"momentum_decay": 4e-3},
          note="torch's default momentum_decay=4e-3 is a much slower mu schedule than Keras' "
               "0.96**t; pass momentum_decay=1.0"),

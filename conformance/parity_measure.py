@@ -18,6 +18,7 @@ exceeds the tolerances by orders of magnitude.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pickle
@@ -347,23 +348,30 @@ def standard_requests(framework: str) -> List[Tuple[Tuple[str, str], str, Case]]
 
 
 _RESULTS: Dict[str, Dict[Tuple[str, str], Result]] = {}
+_FAILURES: Dict[str, BaseException] = {}
 
 
 def framework_results(framework: str) -> Dict[Tuple[str, str], Result]:
     """Every standard request run on ``framework`` ("keras3" in this process, "tf_keras" in a
     child process, "torch" in this process); computed once per process."""
+    if framework in _FAILURES:  # fail fast: never rerun a failed framework run per test
+        raise RuntimeError(f"{framework} run failed earlier") from _FAILURES[framework]
     if framework not in _RESULTS:
-        import torch  # noqa: F401  (torch before TensorFlow in a process that uses both)
-
         requests = standard_requests(framework)
-        if framework == "tf_keras":
-            results = run_in_child([(eid, case) for _, eid, case in requests], legacy=True)
-        elif framework == "keras3":
-            if keras_flavour() != "keras3":
-                raise RuntimeError("this process runs tf-keras (TF_USE_LEGACY_KERAS=1)")
-            results = [run_keras(get(eid), case) for _, eid, case in requests]
-        else:
-            results = [run_torch(get(eid), case) for _, eid, case in requests]
+        try:
+            if framework == "tf_keras":
+                results = run_in_child([(eid, case) for _, eid, case in requests], legacy=True)
+            elif framework == "keras3":
+                if keras_flavour() != "keras3":
+                    raise RuntimeError("this process runs tf-keras (TF_USE_LEGACY_KERAS=1)")
+                if importlib.util.find_spec("torch") is not None:
+                    import torch  # noqa: F401  (torch before TensorFlow when a process uses both)
+                results = [run_keras(get(eid), case) for _, eid, case in requests]
+            else:
+                results = [run_torch(get(eid), case) for _, eid, case in requests]
+        except BaseException as exc:
+            _FAILURES[framework] = exc
+            raise
         _RESULTS[framework] = {key: r for (key, _, _), r in zip(requests, results)}
     return _RESULTS[framework]
 
@@ -424,9 +432,13 @@ def _versions() -> Dict[str, str]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--child"]:
-        if keras_flavour() == "keras3":
+        if keras_flavour() == "keras3" and importlib.util.find_spec("torch") is not None:
             import torch  # noqa: F401
-        _child(argv[1], argv[2])
+        # Through the importable module, so that the pickled results name
+        # ``conformance.parity_measure.Result`` rather than ``__main__.Result``.
+        from conformance import parity_measure
+
+        parity_measure._child(argv[1], argv[2])
         return 0
     measured = measure()
     MEASURED_PATH.write_text(json.dumps(measured, indent=1, sort_keys=True) + "\n")
