@@ -1,0 +1,193 @@
+"""The backend adapters in this process (torch, and TensorFlow with whichever Keras it loads).
+
+What the checks rely on and what is tested here:
+- the canonical (Keras) layout means the same thing on both backends: models reset from one seed
+  compute the same function, and one canonical gradient gives the same SGD step on both, equal to
+  the NumPy oracle ``w - lr * g``;
+- ``pair`` resets a cached pair: weights from the seed, optimizer state and ``.grad`` as new;
+- ``snapshot`` captures ``.grad``, optimizer slots (in canonical layout) and ``iterations``.
+
+The model is driven by the reference ``update_model`` and the twin by ``adapter.twin_update``; both
+are held to the oracle. Tolerance 1e-6: one float32 step ``w - lr*g`` with |w|, |lr*g| < ~4 is
+within a few float32 ulps (~5e-7) of the exactly rounded result on any backend; a layout or step
+error moves entries by at least ``lr * |g|`` ~ 1e-2 (FRAMEWORK-FACTS: visible steps).
+"""
+from __future__ import annotations
+
+import importlib.util
+from typing import Any, Dict, List
+
+import numpy as np
+import pytest
+
+import reference
+from conformance import optimizers
+from conformance.adapters import BackendUnavailable, load
+from conformance.adapters.base import Adapter, Pair
+from conformance.model_specs import ModelRequest
+from conformance.strategies import GradientDraw
+
+BACKENDS = ("torch", "tf")  # torch first: a process using both imports torch before TensorFlow
+TOL = 1e-6
+SGD_LR = optimizers.get("sgd").hyper["lr"]
+ADAM = optimizers.get("adam").hyper
+
+
+@pytest.fixture(scope="module")
+def adapters() -> Dict[str, Adapter]:
+    """Both adapters, torch loaded first; skip when a framework is not installed."""
+    loaded = {}
+    for backend, module in (("torch", "torch"), ("tf", "tensorflow")):
+        if importlib.util.find_spec(module) is None:
+            pytest.skip(f"{module} is not installed")
+        try:
+            loaded[backend] = load(backend)
+        except BackendUnavailable as error:
+            pytest.skip(str(error))
+    return loaded
+
+
+def _pair(adapter: Adapter, arch: str, optimizer: str, seed: int, index: int = 0) -> Pair:
+    return adapter.pair(ModelRequest(arch=arch, dtype="float32", optimizer=optimizer), seed, index=index)
+
+
+def _step(adapter: Adapter, pair: Pair, arrays: List[np.ndarray]) -> None:
+    """One immediate update: the model by the reference, the twin by the adapter."""
+    reference.update_model(pair.model, adapter.gradients(pair, arrays))
+    adapter.twin_update(pair, arrays, defer=False, deferred={})
+
+
+def _first_layers(backend: str, pair: Pair, arch: str, x: np.ndarray) -> np.ndarray:
+    """The output, in Keras layout, of the layers whose weights the canonical layout maps: the whole
+    dense model; the conv model's ``Conv2D`` only (Keras flattens NHWC, torch NCHW, so the
+    following dense weights see features in another order: that layer is not comparable)."""
+    if backend == "tf":
+        layer = pair.model if arch == "dense" else pair.model.layers[0]
+        return np.asarray(layer(x, training=False))
+    import torch
+    layer = pair.model if arch == "dense" else pair.model[0]
+    inputs = torch.as_tensor(np.ascontiguousarray(x if arch == "dense" else x.transpose(0, 3, 1, 2)))
+    with torch.no_grad():
+        out = layer(inputs).numpy()
+    return out if arch == "dense" else out.transpose(0, 2, 3, 1)
+
+
+INPUTS = {"dense": (2, 3), "conv": (2, 4, 4, 1)}
+
+
+@pytest.mark.parametrize("arch", ["dense", "conv"])
+def test_same_seed_same_function(adapters: Dict[str, Adapter], arch: str) -> None:
+    """The canonical layout is the same on both backends: equal canonical weights compute the same."""
+    pairs = {b: _pair(adapters[b], arch, "sgd", seed=21) for b in BACKENDS}
+    assert adapters["tf"].trainable_shapes(pairs["tf"]) == adapters["torch"].trainable_shapes(pairs["torch"])
+    tf_weights = adapters["tf"].snapshot(pairs["tf"].model).weights
+    torch_weights = adapters["torch"].snapshot(pairs["torch"].model).weights
+    for a, b in zip(tf_weights, torch_weights, strict=True):
+        np.testing.assert_array_equal(a, b)  # the same float32 values, only laid out differently
+    x = np.random.default_rng(0).normal(size=INPUTS[arch]).astype("float32")
+    # dot products of <= 9 float32 terms of size ~1, summed in any order: a few ulps of ~1
+    np.testing.assert_allclose(_first_layers("torch", pairs["torch"], arch, x),
+                               _first_layers("tf", pairs["tf"], arch, x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["dense", "conv"])
+def test_same_canonical_gradient_same_sgd_step(adapters: Dict[str, Adapter], arch: str) -> None:
+    after: Dict[str, list] = {}
+    for backend in BACKENDS:
+        adapter = adapters[backend]
+        pair = _pair(adapter, arch, "sgd", seed=33)
+        start = adapter.snapshot(pair.model).weights
+        arrays = GradientDraw(seed=4, scale=1.0).arrays(adapter.trainable_shapes(pair), "float32")
+        _step(adapter, pair, arrays)
+        model, twin = adapter.snapshot(pair.model).weights, adapter.snapshot(pair.twin).weights
+        for w0, g, w_model, w_twin in zip(start, arrays, model, twin, strict=True):
+            oracle = w0.astype("float64") - SGD_LR * g.astype("float64")
+            np.testing.assert_allclose(w_model, oracle, rtol=TOL, atol=TOL, err_msg=f"{backend} model")
+            np.testing.assert_allclose(w_twin, oracle, rtol=TOL, atol=TOL, err_msg=f"{backend} twin")
+            assert np.abs(w_model - w0).max() > 100 * TOL, "the step is visible"
+        after[backend] = model
+    for a, b in zip(after["tf"], after["torch"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=TOL, atol=TOL)
+
+
+def _assert_same_snapshot(actual: Any, expected: Any) -> None:
+    for name in ("weights", "frozen"):
+        for a, e in zip(getattr(actual, name), getattr(expected, name), strict=True):
+            np.testing.assert_array_equal(a, e, err_msg=name)
+    assert sorted(actual.slots) == sorted(expected.slots)
+    for key in actual.slots:
+        for a, e in zip(actual.slots[key], expected.slots[key], strict=True):
+            np.testing.assert_array_equal(a, e, err_msg=f"slot {key}")
+    assert actual.iterations == expected.iterations
+    assert (actual.grads is None) == (expected.grads is None)
+    for a, e in zip(actual.grads or [], expected.grads or [], strict=True):
+        assert (a is None and e is None) or np.array_equal(a, e)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_reset_restores_weights_and_optimizer_state(adapters: Dict[str, Adapter], backend: str) -> None:
+    adapter = adapters[backend]
+    pair = _pair(adapter, "batchnorm", "adam", seed=5, index=3)
+    fresh_model, fresh_twin = adapter.snapshot(pair.model), adapter.snapshot(pair.twin)
+    arrays = GradientDraw(seed=8, scale=2.0).arrays(adapter.trainable_shapes(pair), "float32")
+    for _ in range(2):
+        _step(adapter, pair, arrays)
+    if backend == "torch":
+        import torch
+        adapter.backward(pair, arrays)  # leave .grad behind too
+        with torch.no_grad():
+            next(iter(pair.model.buffers())).add_(1.0)  # and a changed BatchNorm statistic
+    else:
+        moving_mean = pair.model.non_trainable_variables[0]
+        moving_mean.assign_add(np.ones(moving_mean.shape, "float32"))
+    moved = adapter.snapshot(pair.model)
+    assert any(not np.array_equal(a, b) for a, b in zip(moved.weights, fresh_model.weights))
+    assert any(not np.array_equal(a, b) for a, b in zip(moved.frozen, fresh_model.frozen))
+
+    again = _pair(adapter, "batchnorm", "adam", seed=5, index=3)
+    assert again is pair, "pairs are cached and reset, not rebuilt"
+    _assert_same_snapshot(adapter.snapshot(pair.model), fresh_model)
+    _assert_same_snapshot(adapter.snapshot(pair.twin), fresh_twin)
+
+    other = _pair(adapter, "batchnorm", "adam", seed=6, index=3)
+    assert any(not np.array_equal(a, b) for a, b in zip(adapter.snapshot(other.model).weights, fresh_model.weights))
+
+
+def _slot_arrays(snapshot: Any) -> List[np.ndarray]:
+    return [a for values in snapshot.slots.values() for a in values if a is not None]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_snapshot_captures_grads_slots_and_iterations(adapters: Dict[str, Adapter], backend: str) -> None:
+    adapter = adapters[backend]
+    pair = _pair(adapter, "conv", "adam", seed=9, index=4)
+    arrays = GradientDraw(seed=10, scale=1.0).arrays(adapter.trainable_shapes(pair), "float32")
+    before = adapter.snapshot(pair.model)
+    if backend == "torch":
+        assert before.grads == [None] * len(arrays) and before.slots == {}
+        adapter.backward(pair, arrays)
+        for snap in (adapter.snapshot(pair.model), adapter.snapshot(pair.twin)):
+            for g, a in zip(snap.grads, arrays, strict=True):
+                np.testing.assert_array_equal(g, a)  # .grad in canonical layout
+        pair = _pair(adapter, "conv", "adam", seed=9, index=4)  # back to no .grad
+    else:
+        assert before.iterations == 0 and before.grads is None
+    _step(adapter, pair, arrays)
+    model, twin = adapter.snapshot(pair.model), adapter.snapshot(pair.twin)
+    # Adam's first moment after one step is (1 - beta1) * g, in the gradient's canonical layout.
+    first_moments = [(1 - ADAM["beta1"]) * a.astype("float64") for a in arrays]
+    if backend == "torch":
+        assert all(g is None or not np.any(g) for g in model.grads), ".grad cleared after the step"
+        assert {"exp_avg", "exp_avg_sq"} <= set(model.slots)
+        for m, expected in zip(model.slots["exp_avg"], first_moments, strict=True):
+            np.testing.assert_allclose(m, expected, rtol=TOL, atol=TOL)
+    else:
+        assert (before.iterations, model.iterations, twin.iterations) == (0, 1, 1)
+        slots = _slot_arrays(model)  # Keras lists its variables, not by name: find each moment
+        for expected in first_moments:
+            assert any(s.shape == expected.shape and np.allclose(s, expected, rtol=TOL, atol=TOL) for s in slots), \
+                f"no optimizer variable holds the first moment of a {expected.shape} gradient"
+    assert sorted(model.slots) == sorted(twin.slots)
+    for key in model.slots:
+        for a, e in zip(model.slots[key], twin.slots[key], strict=True):
+            np.testing.assert_allclose(a, e, rtol=TOL, atol=TOL, err_msg=f"slot {key}: model vs twin")
