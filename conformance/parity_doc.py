@@ -4,7 +4,8 @@
     python -m conformance.parity_doc --check   # exit 1 if docs/parity.md is stale
 
 The measured numbers come from ``conformance/parity_measured.json``, written by
-``python -m conformance.parity_measure``. Constructors are rendered by calling each row's lambda
+``python -m conformance.parity_measure``; ``--check`` also fails when a row changed since it was
+measured (its ``fingerprint``). Constructors are rendered by calling each row's lambda
 with a recording stand-in for the framework module, so the page shows exactly what the table
 builds.
 """
@@ -44,6 +45,22 @@ def keras_call(entry: OptimizerEntry) -> str:
 def torch_call(entry: OptimizerEntry) -> Optional[str]:
     """The row's torch constructor as source text (None if the row has none)."""
     return None if entry.torch is None else entry.torch(_Recorder("torch.optim"), "params")
+
+
+def fingerprint(entry: OptimizerEntry) -> str:
+    """What a measurement of ``entry`` depends on: constructors, oracle hyperparameters, gradient
+    scale and tolerances. ``parity_measure`` stores it; ``--check`` compares it with the table."""
+    tols = ";".join(f"{dt}:{t.rtol:g},{t.atol:g}/{p.rtol:g},{p.atol:g}" for dt, t, p in
+                    ((dt, entry.tolerance[dt], entry.parity_tolerance[dt]) for dt in sorted(entry.tolerance)))
+    return " | ".join([keras_call(entry), str(torch_call(entry)), entry.rule,
+                       repr(sorted(entry.hyper.items())), repr(sorted(entry.torch_hyper.items())),
+                       repr(entry.grad_scale), tols])
+
+
+def stale_rows(measured: Mapping[str, Any]) -> List[str]:
+    """Rows whose measured numbers are missing or were taken on a different row definition."""
+    prints = measured.get("fingerprints", {})
+    return [e.id for e in OPTIMIZERS if prints.get(e.id) != fingerprint(e)]
 
 
 def _fmt(x: Any) -> str:
@@ -198,7 +215,7 @@ def render(measured: Optional[Mapping[str, Any]] = None) -> str:
     for name, per_dtype in measured.get("loss_scale", {}).items():
         for dt, per_fw in per_dtype.items():
             for fw, c in per_fw.items():
-                scales = " ".join(_fmt(s) for s in c["scales"])
+                scales = " ".join(f"{s:g}" for s in c["scales"])
                 match = "" if c["scales_match_oracle"] else " (**differs from the oracle**)"
                 lines.append(f"| {name} | {dt} | {fw} | {scales}{match} | {c['iterations']} | "
                              f"{_fmt(c['oracle_use'])} |")
@@ -208,8 +225,15 @@ def render(measured: Optional[Mapping[str, Any]] = None) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    text = render()
+    measured = json.loads(MEASURED_PATH.read_text()) if MEASURED_PATH.exists() else {}
+    text = render(measured)
     if "--check" in argv:
+        stale = stale_rows(measured)
+        if stale:
+            print(f"{MEASURED_PATH.name} does not match the table for {stale}: run "
+                  "`python -m conformance.parity_measure && python -m conformance.parity_doc`",
+                  file=sys.stderr)
+            return 1
         current = DOC_PATH.read_text() if DOC_PATH.exists() else ""
         if current != text:
             print(f"{DOC_PATH} is stale: run `python -m conformance.parity_doc`", file=sys.stderr)

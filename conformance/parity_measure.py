@@ -414,7 +414,10 @@ def measure() -> Dict[str, Any]:
                     "scales_match_oracle": got.scales == expected.scales,
                     "iterations": got.iterations,
                 }
-    return {"rows": rows, "loss_scale": scenarios, "versions": _versions()}
+    from conformance.parity_doc import fingerprint
+
+    return {"rows": rows, "loss_scale": scenarios, "versions": _versions(),
+            "fingerprints": {entry.id: fingerprint(entry) for entry in OPTIMIZERS}}
 
 
 def _versions() -> Dict[str, str]:

@@ -151,3 +151,13 @@ def test_recorded_constructors_render_what_the_table_builds() -> None:
     assert parity_doc.torch_call(entry) == (
         "torch.optim.RMSprop(params, lr=0.0078125, alpha=0.875, eps=1e-15)")
     assert np.isclose(entry.hyper["eps"], entry.torch_hyper["eps"] ** 2)
+
+
+def test_check_detects_a_stale_page_and_a_stale_measurement() -> None:
+    measured = json.loads(pm.MEASURED_PATH.read_text())
+    assert parity_doc.stale_rows(measured) == []
+    changed = json.loads(json.dumps(measured))
+    changed["rows"]["sgd"]["float32"]["keras3_vs_oracle_use"] += 0.5
+    assert parity_doc.render(changed) != parity_doc.DOC_PATH.read_text()
+    changed["fingerprints"]["adam"] = "an older row definition"
+    assert parity_doc.stale_rows(changed) == ["adam"]
