@@ -17,6 +17,9 @@ def main(argv: list) -> int:
     if want_cuda and result["backends"]["torch"]:
         import torch
         result["cuda"] = bool(torch.cuda.is_available())
+    if want_cuda and not result["cuda"] and result["backends"]["tf"]:
+        import tensorflow as tf
+        result["cuda"] = bool(tf.config.list_physical_devices("GPU"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from conformance.target import TargetError, load_target
     try:

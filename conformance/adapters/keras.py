@@ -83,8 +83,12 @@ class KerasAdapter(Adapter):
         return model
 
     def _build(self, request: ModelRequest, index: int, prebuild: bool) -> Pair:
-        if request.device != "cpu":
-            raise ValueError("the TF adapter drives CPU models; TF device placement is not checked")
+        if request.device not in self.devices():
+            raise RuntimeError(f"{request.device} requested but TensorFlow sees no such device")
+        with tf.device("/GPU:0" if request.device == "cuda" else "/CPU:0"):
+            return self._build_on_device(request, index, prebuild)
+
+    def _build_on_device(self, request: ModelRequest, index: int, prebuild: bool) -> Pair:
         model, twin = self._model(request), self._model(request)
         self._names += 1
         model.model_name = twin.model_name = f"tf_{request.arch}_{self._names}"
@@ -123,7 +127,7 @@ class KerasAdapter(Adapter):
                 "tf_devices": [d.name for d in tf.config.list_physical_devices()]}
 
     def devices(self) -> List[str]:
-        return ["cpu"]
+        return ["cpu", "cuda"] if tf.config.list_physical_devices("GPU") else ["cpu"]
 
     def gradients(self, pair: Pair, arrays: Arrays, sparse_rows: Optional[Sequence[int]] = None) -> List[Any]:
         dtype = pair.request.dtype
@@ -163,7 +167,13 @@ class KerasAdapter(Adapter):
             slots={"optimizer": [v.numpy().copy() for v in optimizer_vars]},
             iterations=int(optimizer.iterations.numpy()) if hasattr(optimizer, "iterations") else None,
             scale=None if scale is None else float(tf.convert_to_tensor(scale).numpy()),
+            devices=sorted({_device_kind(v.device) for v in model.variables}),
         )
+
+
+def _device_kind(name: str) -> str:
+    """``"/job:localhost/replica:0/task:0/device:GPU:0"`` -> ``"cuda:0"``; CPU -> ``"cpu"``."""
+    return f"cuda:{name.rsplit(':', 1)[-1]}" if "GPU" in name.upper() else "cpu"
 
 
 def _as_indexed_slices(dense: np.ndarray, rows: Sequence[int], dtype: str) -> tf.IndexedSlices:
