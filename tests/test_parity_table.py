@@ -35,6 +35,8 @@ REQUIRED_MAPPABLE = ("sgd", "sgd-momentum", "sgd-nesterov", "sgd-weight-decay", 
 def results(framework: str):
     missing = [m for fw in (framework, "torch") for m in _NEEDS[fw]
                if importlib.util.find_spec(m) is None]
+    if framework == "keras3" and pm.keras_flavour() != "keras3":
+        pytest.skip("this process runs tf-keras (TF_USE_LEGACY_KERAS=1)")
     if missing:
         pytest.skip(f"needs {missing}")
     return pm.framework_results(framework)
