@@ -58,6 +58,12 @@ def call_impl(function: Callable[..., Any], *args: Any, what: str = "update_mode
     faulthandler.dump_traceback_later(_timeout + WATCHDOG_GRACE, exit=True, file=_STDERR_FD)
     try:
         return function(*args, **kwargs)
+    except Exception as error:
+        try:
+            error.raised_by_implementation = True  # the report says who raised it
+        except AttributeError:
+            pass
+        raise
     except SystemExit as error:
         raise ImplementationAborted(f"implementation ended the process: {what} called "
                                     f"sys.exit({error.code!r})") from None

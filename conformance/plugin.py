@@ -128,7 +128,9 @@ def _failure_text(excinfo: Any) -> tuple:
     if type(error).__name__ == "ImplementationAborted":
         return text, notes
     tb = excinfo.getrepr(style="short", chain=False)
-    return f"the implementation raised {text}", (notes + "\n" + str(tb)[-3000:]).strip()
+    who = ("the implementation raised" if getattr(error, "raised_by_implementation", False)
+           else "the suite itself raised (a bug in the suite: please report it)")
+    return f"{who} {text}", (notes + "\n" + str(tb)[-3000:]).strip()
 
 
 @pytest.hookimpl(hookwrapper=True)

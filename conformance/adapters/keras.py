@@ -167,8 +167,16 @@ class KerasAdapter(Adapter):
             slots={"optimizer": [v.numpy().copy() for v in optimizer_vars]},
             iterations=int(optimizer.iterations.numpy()) if hasattr(optimizer, "iterations") else None,
             scale=None if scale is None else float(tf.convert_to_tensor(scale).numpy()),
-            devices=sorted({_device_kind(v.device) for v in model.variables}),
+            devices=sorted({_device_kind(_variable_device(v)) for v in model.variables}),
         )
+
+
+def _variable_device(variable: Any) -> str:
+    """Where a variable lives (Keras 3 wraps a ``tf.Variable`` in ``.value``)."""
+    device = getattr(variable, "device", None)
+    if device is None:
+        device = getattr(getattr(variable, "value", None), "device", "")
+    return device or ""
 
 
 def _device_kind(name: str) -> str:
