@@ -268,7 +268,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         document = report.to_json(
             impl=config.getoption("impl") or "reference", level=config.getoption("conformance_level"),
             profile=config.getoption("conformance_profile"), seed=int(seed) if seed is not None else None,
-            env=report.environment(state.environment), verdicts=_verdicts(config),
+            env=report.environment(state.environment, state.unavailable), verdicts=_verdicts(config),
             incomplete=state.interrupted, command=_replay(config))
         report.write(path, document)
 

@@ -9,11 +9,20 @@ import os
 import sys
 
 
+def _findable(module: str) -> bool:
+    """Whether ``module`` can be found; a finder that raises ``ImportError`` (or a module whose
+    ``__spec__`` is unset: ``ValueError``) means it cannot."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def main(argv: list) -> int:
     target, want_cuda = argv[0], argv[1] == "1"
     result = {"target_error": None, "backends": {}, "cuda": False}
     for backend, module in (("torch", "torch"), ("tf", "tensorflow")):
-        result["backends"][backend] = importlib.util.find_spec(module) is not None
+        result["backends"][backend] = _findable(module)
     if want_cuda and result["backends"]["torch"]:
         import torch
         result["cuda"] = bool(torch.cuda.is_available())

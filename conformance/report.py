@@ -1,8 +1,8 @@
 """Turn per-test outcomes into per-clause verdicts, the JSON report and the summary table.
 
 A clause is ``failed`` if any of its tests failed, ``xfailed`` if every failure was expected,
-``passed`` only if its tests ran at least one example each and all passed, and ``skipped`` (with
-the reason) otherwise. Clauses with no test in this run are ``skipped`` with the reason, so every
+``passed`` if its tests that ran all passed, and ``skipped`` (with the reason) otherwise. (The
+plugin turns a test that passed without running an example into a skipped one before it gets here.) Clauses with no test in this run are ``skipped`` with the reason, so every
 clause of the registry appears: nothing passes vacuously.
 """
 from __future__ import annotations
@@ -57,8 +57,10 @@ def _version(*distributions: str) -> Optional[str]:
     return None
 
 
-def environment(extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """Versions read from the installed distributions (no framework import), plus ``extra``."""
+def environment(extra: Optional[Dict[str, Any]] = None,
+                unavailable: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    """Versions read from the installed distributions (no framework import), plus ``extra`` (what
+    the workers' adapters reported). A backend that could not be imported is marked so."""
     env: Dict[str, Any] = {
         "python": platform.python_version(),
         "tensorflow": _version("tensorflow", "tensorflow-cpu"),
@@ -72,6 +74,12 @@ def environment(extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         "devices": ["cpu"],
     }
     env.update(extra or {})
+    for backend, reason in (unavailable or {}).items():
+        env[f"{backend}_unavailable"] = reason
+        for key in ({"tf": ("tensorflow", "keras", "tf_keras", "keras_in_use")}.get(backend, (backend,))):
+            env[key] = None
+    if env.get("cuda_devices") or any("GPU" in str(d) for d in env.get("tf_devices", [])):
+        env["devices"] = ["cpu", "cuda"]
     return env
 
 
