@@ -457,6 +457,27 @@ def torch_scaler(target: Target) -> Observation:
     return steps
 
 
+@scenario(("MP-1", "MP-2", "DF-5"), ("torch",))
+def torch_scaler_deferred(target: Target) -> Observation:
+    """GradScaler with deferral: two deferred calls, a flush, an immediate call, then an overflow
+    deferred and flushed. One scaler step and one update per optimizer step."""
+    net = torch_net("momentum", scaler="amp")
+    scaler = net.current_optimizer.scaler
+    deferred: dict = {}
+    stages = []
+    for k, defer in ((1.0, True), (2.0, True), (None, None), (1.0, False), (float("inf"), True), (None, None)):
+        if k is None:
+            stages.append({"flush": flush(deferred), "state": torch_state(net), "scale": float(scaler.get_scale())})
+            continue
+        gradients = [g * scaler.get_scale() for g in torch_grads(net, 1.0 if k == float("inf") else k)]
+        if k == float("inf"):
+            gradients[1].view(-1)[0] = float("inf")
+        call = outcome(lambda: target.update_model(net, gradients, defer, deferred))
+        stages.append({"call": call, "state": torch_state(net), "scale": float(scaler.get_scale()),
+                       "deferred": shape_of(deferred)})
+    return stages
+
+
 @scenario(("MP-5",), ("torch", "no-cuda"))
 def torch_disabled_scaler(target: Target) -> Observation:
     """The legacy CUDA GradScaler without CUDA is disabled: it must act as ``scaler=None``."""

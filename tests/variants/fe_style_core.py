@@ -1,8 +1,9 @@
 """Core only: FastEstimator r1.2's own style with its core bugs fixed; asserts, no checks, no atomicity.
 
 This is what a faithful port of FastEstimator looks like once it meets the documented contract:
-`assert` statements (gone under `python -O`), `zip` without a count check, no shape check, `None`
-gradients not handled, and `.grad` accumulated before the `scaler` assertion fires. It passes
+`assert` statements (gone under `python -O`), `zip` without a count check, no shape check, torch
+`None` gradients not handled (Keras skips them itself), and `.grad` accumulated before the
+`scaler` assertion fires. It passes
 every core clause and fails exactly the strict clauses listed in STRICT_FAILS.
 """
 from __future__ import annotations
