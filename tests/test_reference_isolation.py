@@ -27,7 +27,10 @@ ALLOWED_SKIPS = ("is not reachable here",)
 
 
 def assert_child_passed(result: ChildResult, minimum: int) -> None:
-    """No failure or error, at least ``minimum`` passed, and no skip but the allowed ones."""
+    """No failure or error, at least ``minimum`` passed, and no skip but the allowed ones.
+
+    Each ``minimum`` is its selection's size when written, less the page-copy check that skips
+    where the seed page is unreachable: fewer passing tests means tests went missing."""
     if result.returncode != 0 or result.count("failed") or result.count("error"):
         pytest.fail(result.describe(), pytrace=False)
     unexpected = {t: m for t, m in result.skip_messages.items() if not any(a in m for a in ALLOWED_SKIPS)}
@@ -76,7 +79,7 @@ def test_tf_keras2_with_torch_unimportable(tmp_path: Path) -> None:
     requires("tensorflow", "tf_keras")
     result = run_child(tmp_path, [CONTRACT, TF_ONLY, EXCEPTIONS, DOC], "not torch",
                        blocked=FRAMEWORK_MODULES["torch"], legacy_keras=True)
-    assert_child_passed(result, minimum=100)
+    assert_child_passed(result, minimum=133)
     assert "tf_keras" in result.loaded and "torch" not in result.loaded
 
 
@@ -86,7 +89,7 @@ def test_tf_keras3_with_torch_unimportable(tmp_path: Path) -> None:
     requires("tensorflow")
     result = run_child(tmp_path, [CONTRACT, TF_ONLY, DOC], "not torch and (im1 or df5 or cc5 or doc1)",
                        blocked=FRAMEWORK_MODULES["torch"])
-    assert_child_passed(result, minimum=20)
+    assert_child_passed(result, minimum=17)
     assert "tensorflow" in result.loaded and "torch" not in result.loaded
 
 
@@ -95,7 +98,7 @@ def test_torch_with_tensorflow_unimportable(tmp_path: Path) -> None:
     requires("torch")
     result = run_child(tmp_path, [CONTRACT, TORCH_ONLY, EXCEPTIONS, DOC], "not tf",
                        blocked=FRAMEWORK_MODULES["tf"])
-    assert_child_passed(result, minimum=100)
+    assert_child_passed(result, minimum=137)
     assert result.loaded == ["torch"]
 
 
@@ -104,5 +107,5 @@ def test_ex4_exceptions_hold_under_python_O(tmp_path: Path) -> None:
     requires("tensorflow", "torch")
     result = run_child(tmp_path, [EXCEPTIONS, CONTRACT], "exceptions or cc7 or df6", optimize=True)
     assert result.optimize == 1, result.describe()
-    assert_child_passed(result, minimum=50)
+    assert_child_passed(result, minimum=51)
     assert any("asserts_in_this_module_are_live" in test_id for test_id in result.outcomes)
