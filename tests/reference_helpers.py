@@ -65,6 +65,11 @@ def _tolerance_for(*arrays: np.ndarray) -> float:
     return max(tolerances, default=0.0)
 
 
+def part(state: State, prefix: str, exclude: bool = False) -> State:
+    """The entries of ``state`` whose key starts with ``prefix`` (``exclude=True``: all the others)."""
+    return {key: value for key, value in state.items() if key.startswith(prefix) != exclude}
+
+
 def state_differences(actual: State, expected: State, exact: bool = False) -> List[str]:
     """Describe every entry where ``actual`` differs from ``expected`` (empty list: they agree).
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import reference as fe
-from reference_helpers import (DTYPES, LOSS_SCALE, OPTIMIZERS, TRAJECTORY, WIDTH, Deferred, assert_changed, assert_same_state,
-                               deferred_identity, documented_scales, flush, kit, noop)
+from reference_helpers import (DTYPES, LOSS_SCALE, OPTIMIZERS, TRAJECTORY, WIDTH, Deferred, assert_changed,
+                               assert_same_state, deferred_identity, documented_scales, flush, kit, noop, part)
 
 dtypes = pytest.mark.parametrize("dtype", DTYPES)
 optimizers = pytest.mark.parametrize("optimizer", OPTIMIZERS)
@@ -26,10 +26,6 @@ def k() -> Any:
 def grads_cleared(k: Any, model: Any) -> bool:
     """IM-2: after a step every trainable ``.grad`` is ``None`` or all zeros."""
     return all(p.grad is None or not bool(p.grad.any()) for p in k.variables(model))
-
-
-def trainable(k: Any, model: Any) -> dict:
-    return {key: value for key, value in k.state(model).items() if key.startswith("trainable/")}
 
 
 def backward(k: Any, model: Any, seed: int) -> None:
@@ -93,7 +89,7 @@ def test_df4_deferred_calls_accumulate_into_grad_and_keep_one_callable(k: Any, d
                                                                        optimizer: str) -> None:
     model, twin = k.model(dtype, optimizer), k.model(dtype, optimizer)
     deferred: Deferred = {}
-    weights = {key: v for key, v in k.state(model).items() if not key.startswith("grad/")}
+    weights = part(k.state(model), "grad/", exclude=True)
     calls: List[List[Any]] = []
     for seed in (1, 2, 3):
         calls.append(k.gradients(model, seed))
@@ -102,7 +98,7 @@ def test_df4_deferred_calls_accumulate_into_grad_and_keep_one_callable(k: Any, d
         for param, expected in zip(k.variables(model), expected_grad):
             np.testing.assert_array_equal(k.numpy(param.grad), k.numpy(expected))
         assert list(deferred) == [model.model_name] and len(deferred[model.model_name]) == 1
-    assert_same_state({key: v for key, v in k.state(model).items() if not key.startswith("grad/")}, weights,
+    assert_same_state(part(k.state(model), "grad/", exclude=True), weights,
                       exact=True, what="weights and optimizer state before the flush")
     assert flush(deferred) == [None]
     k.step(twin, k.sum_gradients(calls))
@@ -141,11 +137,12 @@ def test_mp1_mp2_grad_scaler_unscales_skips_backs_off_and_grows(k: Any, dtype: s
         for gradient, copy in zip(scaled, copies):  # CC-4: GradScaler unscales .grad in place
             np.testing.assert_array_equal(k.numpy(gradient), copy)
         if poison:  # MP-2: skipped, scale backed off
-            assert_same_state(trainable(k, model), {key: before[key] for key in trainable(k, model)}, exact=True,
+            assert_same_state(part(k.state(model), "trainable/"), part(before, "trainable/"), exact=True,
                               what="weights after a skipped step")
         else:  # MP-1: the step used the unscaled gradients
             k.step(unscaled_twin, true)
-            assert_same_state(trainable(k, model), trainable(k, unscaled_twin), what="weights vs unscaled twin")
+            assert_same_state(part(k.state(model), "trainable/"), part(k.state(unscaled_twin), "trainable/"),
+                              what="weights vs unscaled twin")
         scales.append(scaler.get_scale())
     assert scales == documented_scales(LOSS_SCALE, [poison is not None for _, poison, _ in TRAJECTORY])
 
@@ -181,6 +178,6 @@ def test_mp5_disabled_scaler_behaves_as_none(k: Any, optimizer: str, which: str)
         fe.update_model(model, gradients, defer=seed == 2, deferred=deferred)
         flush(deferred)
         k.step(twin, gradients)
-        weights = {key: v for key, v in k.state(model).items() if not key.startswith("scaler/")}
+        weights = part(k.state(model), "scaler/", exclude=True)
         assert_same_state(weights, k.state(twin), what=f"state after seed {seed}")
     assert_changed(before, k.state(twin), ["trainable/"], "the comparison")
