@@ -725,6 +725,7 @@ def tf_float64(target: Target) -> Observation:
 def tf_lso(target: Target) -> Observation:
     """LossScaleOptimizer(SGD, initial 16, growth every 2): finite, finite, inf, finite, each fed
     under the installed Keras' convention (Keras 3: scaled; tf-keras: unscaled)."""
+    tf = _tf()
     net = tf_net("lso")
     optimizer = net.current_optimizer
     scaled = keras_flavour() == "keras3"
@@ -735,7 +736,6 @@ def tf_lso(target: Target) -> Observation:
                   for i, v in enumerate(net.trainable_variables)]
         if k == float("inf"):
             values[0].reshape(-1)[0] = np.inf
-        tf = _tf()
         gradients = [tf.constant(v, dtype=var.dtype) for v, var in zip(values, net.trainable_variables)]
         call = outcome(lambda: target.update_model(net, gradients))
         steps.append({"call": call, "variables": [np.array(v.numpy()) for v in net.weights],
