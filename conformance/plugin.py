@@ -253,6 +253,7 @@ def _replay(config: pytest.Config) -> str:
     return "pytest " + shlex.join(config.invocation_params.args)
 
 
+@pytest.hookimpl(tryfirst=True)  # write the report before xdist's teardown, which a 2nd Ctrl-C interrupts
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if hasattr(config, "workerinput") or not getattr(config, "_conformance_state", None):
