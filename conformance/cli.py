@@ -12,6 +12,7 @@ import json
 import os
 import random
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -166,7 +167,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, (os.getcwd(), os.environ.get("PYTHONPATH"))))
     import pytest
     with tempfile.TemporaryDirectory(prefix="conformance-") as workdir:
-        report_path = os.path.abspath(args.report) if args.report else os.path.join(workdir, "report.json")
+        # The run writes its report here; --report gets a copy at the end, so that it always
+        # describes this run (never an earlier run's verdicts left at the same path).
+        report_path = os.path.join(workdir, "report.json")
         # Hypothesis caches the constants of the modules it runs in ``.hypothesis/`` under the
         # current directory; the suite writes nothing outside its report and temporary paths.
         os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(workdir, "hypothesis")
@@ -176,12 +179,46 @@ def main(argv: Optional[List[str]] = None) -> int:
             code = pytest.main(pytest_args(args, seed, report_path, workdir))
         except KeyboardInterrupt:
             code = pytest.ExitCode.INTERRUPTED
-        return _exit_code(code, report_path)
+        exit_code = _exit_code(code, report_path)
+        if args.report:
+            if not os.path.exists(report_path):
+                _write_not_run_report(args, seed, report_path, interrupted=code == pytest.ExitCode.INTERRUPTED)
+            try:
+                _publish(report_path, os.path.abspath(args.report))
+            except OSError as error:
+                print(f"conformance: error: --report: cannot write {args.report}: {error}", file=sys.stderr)
+                return EXIT_USAGE
+        return exit_code
+
+
+def _write_not_run_report(args: argparse.Namespace, seed: int, path: str, interrupted: bool) -> None:
+    """The run ended before any check reported (Ctrl-C during start-up, nothing to run): a report
+    in which every clause is skipped with the reason, marked incomplete if interrupted."""
+    from conformance import report
+    from conformance.selection import Selection, expand
+    selection = Selection(backends=expand(args.backend, clauses.BACKENDS),
+                          devices=expand(args.device, clauses.DEVICES), level=args.level,
+                          only=tuple(c.strip().upper() for c in args.only.split(",") if c.strip()))
+    report.write(path, report.to_json(
+        impl=args.impl, level=args.level, profile=args.profile, seed=seed, env=report.environment(),
+        verdicts=report.aggregate([], selection, {}, interrupted=interrupted), incomplete=interrupted,
+        command=replay_command(args, seed)))
+
+
+def _publish(source: str, destination: str) -> None:
+    """Copy the run's report to ``destination``, replacing it atomically."""
+    partial = f"{destination}.tmp"
+    try:
+        shutil.copyfile(source, partial)
+        os.replace(partial, destination)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 def _exit_code(pytest_code: int, report_path: str) -> int:
     if not os.path.exists(report_path):
-        print("conformance: error: the run produced no report (pytest exit "
+        print("conformance: error: no check reported a result (pytest exit "
               f"{int(pytest_code)}); nothing is reported as passed", file=sys.stderr)
         return EXIT_INTERRUPTED if pytest_code == 2 else EXIT_USAGE
     with open(report_path, encoding="utf-8") as handle:
