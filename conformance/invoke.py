@@ -4,7 +4,9 @@ It bounds the call's time and turns an implementation that ends the process (``s
 never returns into :class:`ImplementationAborted`, a ``BaseException`` that Hypothesis does not
 catch or shrink: the check fails at once with the reason. A hard hang that a signal cannot
 interrupt, ``os._exit`` and interpreter crashes end the worker process; the runner reports those
-as failures of the test that was running (never as passes).
+as failures of the test that was running (never as passes). A ``KeyboardInterrupt`` that the
+implementation raises itself, with no SIGINT received during the call, is ``ImplementationAborted``
+too; a real Ctrl-C still interrupts the run.
 
 The hard-hang watchdog is :func:`faulthandler.dump_traceback_later`, whose timer is a C thread:
 a Python thread could not end a worker whose implementation hangs in C code while holding the
@@ -44,12 +46,28 @@ def _on_alarm(signum: int, frame: Any) -> None:
 WATCHDOG_GRACE = 10.0
 _STDERR_FD = 2
 
+#: During a call (main thread): the SIGINT handler it replaced, and whether a SIGINT arrived.
+_sigint: dict = {"previous": signal.default_int_handler, "received": False}
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    """Record a real Ctrl-C, then do what the replaced handler does (normally: KeyboardInterrupt)."""
+    _sigint["received"] = True
+    previous = _sigint["previous"]
+    if callable(previous):
+        previous(signum, frame)
+    elif previous != signal.SIG_IGN:
+        raise KeyboardInterrupt
+
 
 def call_impl(function: Callable[..., Any], *args: Any, what: str = "update_model",
               **kwargs: Any) -> Any:
     """Call implementation code with a time bound; see the module docstring."""
-    use_alarm = threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+    main_thread = threading.current_thread() is threading.main_thread()
+    use_alarm = main_thread and hasattr(signal, "setitimer")
     previous: Optional[Any] = None
+    if main_thread:  # tell a real Ctrl-C from an implementation raising KeyboardInterrupt itself
+        _sigint.update(previous=signal.signal(signal.SIGINT, _on_sigint), received=False)
     if use_alarm:
         previous = signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, _timeout)
@@ -67,8 +85,15 @@ def call_impl(function: Callable[..., Any], *args: Any, what: str = "update_mode
     except SystemExit as error:
         raise ImplementationAborted(f"implementation ended the process: {what} called "
                                     f"sys.exit({error.code!r})") from None
+    except KeyboardInterrupt:
+        if main_thread and not _sigint["received"]:
+            raise ImplementationAborted(f"{what} raised KeyboardInterrupt itself (no Ctrl-C was pressed), "
+                                        "which would have stopped the whole run") from None
+        raise
     finally:
         faulthandler.cancel_dump_traceback_later()
         if use_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+        if main_thread and _sigint["previous"] is not None:  # None: not set from Python, cannot restore
+            signal.signal(signal.SIGINT, _sigint["previous"])
