@@ -221,7 +221,7 @@ def _record(config: pytest.Config, rep: pytest.TestReport) -> None:
     state.results[rep.nodeid] = report.TestResult(
         nodeid=rep.nodeid, clause=clause_id, backend=backend, device=device, status=status,
         examples=examples, seconds=round(float(timing.get("seconds", rep.duration)), 3),
-        message=message, counterexample=info.get("counterexample", ""))
+        message=message, counterexample=info.get("counterexample", ""), finished=time.time())
 
 
 _CONFIG: Dict[str, pytest.Config] = {}

@@ -32,6 +32,7 @@ class TestResult:
     seconds: float = 0.0
     message: str = ""
     counterexample: str = ""
+    finished: float = 0.0  # wall-clock time.time() when the controller got the result
 
 
 @dataclass
