@@ -5,6 +5,7 @@ scale, and every draw moves weights visibly (FRAMEWORK-FACTS: tiny steps hide ev
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
@@ -38,7 +39,14 @@ def requests(backend: str, device: str = "cpu", archs: Sequence[str] = ARCHITECT
              dtypes: Sequence[str] = DTYPES, scalers: Sequence[Optional[str]] = (None,)
              ) -> st.SearchStrategy[ModelRequest]:
     """Model requests for ``backend``: the first choice of each list is what shrinking aims at."""
-    optimizer_choices = list(optimizer_choices or optimizer_ids(backend))
+    return _requests(backend, device, tuple(archs), tuple(optimizer_choices or optimizer_ids(backend)),
+                     tuple(dtypes), tuple(scalers))
+
+
+@functools.lru_cache(maxsize=None)
+def _requests(backend: str, device: str, archs: Tuple[str, ...], optimizer_choices: Tuple[str, ...],
+              dtypes: Tuple[str, ...], scalers: Tuple[Optional[str], ...]) -> st.SearchStrategy[ModelRequest]:
+    """Strategies are built once per distinct argument set: building them per example is costly."""
     return st.builds(ModelRequest, arch=st.sampled_from(list(archs)),
                      dtype=st.sampled_from(list(dtypes)), optimizer=st.sampled_from(optimizer_choices),
                      scaler=st.sampled_from(list(scalers)), device=st.just(device))
@@ -64,6 +72,7 @@ class GradientDraw:
         return f"normal(0, {self.scale:g}) from seed {self.seed}{none}"
 
 
+@functools.lru_cache(maxsize=None)
 def gradients(max_none: int = 0) -> st.SearchStrategy[GradientDraw]:
     """Gradient draws; with ``max_none`` > 0 some positions (indices < 4) become ``None``."""
     none = st.just(()) if max_none == 0 else st.lists(st.integers(0, 3), max_size=max_none,
@@ -71,12 +80,14 @@ def gradients(max_none: int = 0) -> st.SearchStrategy[GradientDraw]:
     return st.builds(GradientDraw, seed=st.integers(0, 2 ** 16), scale=st.sampled_from(SCALES), none=none)
 
 
+@functools.lru_cache(maxsize=None)
 def sparse_rows() -> st.SearchStrategy[Tuple[int, ...]]:
     """Embedding rows for an ``IndexedSlices`` gradient, repeats included (each row at most 4 times)."""
     return st.lists(st.integers(0, EMBEDDING_VOCAB - 1), min_size=1, max_size=8).filter(
         lambda rows: max(rows.count(r) for r in rows) <= 4).map(tuple)
 
 
+@functools.lru_cache(maxsize=None)
 def seeds() -> st.SearchStrategy[int]:
     return st.integers(0, 2 ** 16)
 
@@ -95,6 +106,7 @@ class Call:
         return f"update_model(model {self.model}, {self.grads}, defer={self.defer})"
 
 
+@functools.lru_cache(maxsize=None)
 def programs(models: int, max_calls: int = 6) -> st.SearchStrategy[List[Call]]:
     """Sequences of deferred/immediate calls over ``models`` models, with flushes; ends unflushed
     or flushed (the check flushes at the end)."""
