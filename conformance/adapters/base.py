@@ -49,6 +49,8 @@ class Pair:
     model: Any
     twin: Any
     index: int
+    optimizer: Any = None
+    twin_optimizer: Any = None
     initial_optimizer_state: Any = None
     twin_initial_optimizer_state: Any = None
 

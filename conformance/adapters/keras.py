@@ -76,11 +76,20 @@ class KerasAdapter(Adapter):
     def __init__(self) -> None:
         super().__init__()
         self._names = 0
+        # Building a Keras model costs ~30 ms: one model pair per (arch, dtype, device, index) serves
+        # every optimizer; each request gets its own optimizers, swapped in at reset.
+        self._models: Dict[Tuple[str, str, str, int], Tuple[Any, Any]] = {}
 
-    def _model(self, request: ModelRequest) -> Any:
-        model = keras.Sequential(_layers(request.arch, request.dtype))
-        model.current_optimizer = _optimizer(request)
-        return model
+    def _model_pair(self, request: ModelRequest, index: int, fresh: bool) -> Tuple[Any, Any]:
+        key = (request.arch, request.dtype, request.device, index)
+        if fresh or key not in self._models:
+            model, twin = (keras.Sequential(_layers(request.arch, request.dtype)) for _ in range(2))
+            self._names += 1
+            model.model_name = twin.model_name = f"tf_{request.arch}_{self._names}"
+            if fresh:
+                return model, twin
+            self._models[key] = (model, twin)
+        return self._models[key]
 
     def _build(self, request: ModelRequest, index: int, prebuild: bool) -> Pair:
         if request.device not in self.devices():
@@ -89,30 +98,44 @@ class KerasAdapter(Adapter):
             return self._build_on_device(request, index, prebuild)
 
     def _build_on_device(self, request: ModelRequest, index: int, prebuild: bool) -> Pair:
-        model, twin = self._model(request), self._model(request)
-        self._names += 1
-        model.model_name = twin.model_name = f"tf_{request.arch}_{self._names}"
-        _build_optimizer(twin.current_optimizer, twin.trainable_variables)
-        pair = Pair(request, model, twin, index)
+        model, twin = self._model_pair(request, index, fresh=not prebuild)
+        pair = Pair(request, model, twin, index, optimizer=_optimizer(request), twin_optimizer=_optimizer(request))
+        _build_optimizer(pair.twin_optimizer, twin.trainable_variables)
         if prebuild:
-            _build_optimizer(model.current_optimizer, model.trainable_variables)
-            pair.initial_optimizer_state = [v.numpy() for v in _optimizer_variables(model.current_optimizer)]
-        pair.twin_initial_optimizer_state = [v.numpy() for v in _optimizer_variables(twin.current_optimizer)]
+            _build_optimizer(pair.optimizer, model.trainable_variables)
+            pair.initial_optimizer_state = [v.numpy() for v in _optimizer_variables(pair.optimizer)]
+        pair.twin_initial_optimizer_state = [v.numpy() for v in _optimizer_variables(pair.twin_optimizer)]
+        if prebuild:  # reused across examples: compile the suite's own per-example work once
+            variables = self._reset_variables(pair)
+            pair.compiled_reset = tf.function(lambda values: [v.assign(x) for v, x in zip(variables, values)])
+            pair.compiled_twin_apply = {}
         return pair
 
+    @staticmethod
+    def _reset_variables(pair: Pair) -> List[Any]:
+        return (list(pair.model.trainable_variables) + list(pair.model.non_trainable_variables)
+                + list(pair.twin.trainable_variables) + list(pair.twin.non_trainable_variables)
+                + _optimizer_variables(pair.optimizer) + _optimizer_variables(pair.twin_optimizer))
+
     def _reset(self, pair: Pair, seed: int, fresh: bool) -> None:
+        pair.model.current_optimizer = pair.optimizer
+        pair.twin.current_optimizer = pair.twin_optimizer
+        values: List[np.ndarray] = []
         for model in (pair.model, pair.twin):
             model_rng = np.random.default_rng(seed)
-            for variable in model.trainable_variables:
-                variable.assign(model_rng.normal(0.0, 0.5, variable.shape).astype(_np_dtype(variable)))
-            for variable in model.non_trainable_variables:
-                variable.assign(model_rng.uniform(0.5, 1.5, variable.shape).astype(_np_dtype(variable)))
+            values += [model_rng.normal(0.0, 0.5, v.shape).astype(_np_dtype(v)) for v in model.trainable_variables]
+            values += [model_rng.uniform(0.5, 1.5, v.shape).astype(_np_dtype(v)) for v in model.non_trainable_variables]
+        if getattr(pair, "compiled_reset", None) is not None:
+            pair.compiled_reset(values + list(pair.initial_optimizer_state) + list(pair.twin_initial_optimizer_state))
+            return
+        variables = (list(pair.model.trainable_variables) + list(pair.model.non_trainable_variables)
+                     + list(pair.twin.trainable_variables) + list(pair.twin.non_trainable_variables))
         if not fresh:
-            for variable, value in zip(_optimizer_variables(pair.model.current_optimizer),
-                                       pair.initial_optimizer_state):
-                variable.assign(value)
-        for variable, value in zip(_optimizer_variables(pair.twin.current_optimizer),
-                                   pair.twin_initial_optimizer_state):
+            variables += _optimizer_variables(pair.optimizer)
+            values += list(pair.initial_optimizer_state)
+        variables += _optimizer_variables(pair.twin_optimizer)
+        values += list(pair.twin_initial_optimizer_state)
+        for variable, value in zip(variables, values):
             variable.assign(value)
 
     def trainable_shapes(self, pair: Pair) -> List[Tuple[int, ...]]:
@@ -143,12 +166,21 @@ class KerasAdapter(Adapter):
     def twin_update(self, pair: Pair, arrays: Arrays, defer: bool, deferred: Deferred) -> None:
         twin = pair.twin
         optimizer = twin.current_optimizer
-        grads_and_vars = [(tf.constant(a, dtype=v.dtype), v)
-                          for a, v in zip(arrays, twin.trainable_variables) if a is not None]
+        present = tuple(a is not None for a in arrays)
+        variables = [v for v, p in zip(twin.trainable_variables, present) if p]
+        grads = [tf.constant(a, dtype=v.dtype) for a, v in zip(arrays, twin.trainable_variables) if a is not None]
+        compiled = getattr(pair, "compiled_twin_apply", None)
+        if compiled is not None and present not in compiled:
+            # the same update as eager mode, bit for bit (FRAMEWORK-FACTS), at a fraction of the cost
+            compiled[present] = tf.function(lambda g: optimizer.apply_gradients(zip(g, variables)))
 
         def step() -> None:
-            if grads_and_vars:
-                optimizer.apply_gradients(grads_and_vars)
+            if not grads:
+                return
+            if compiled is not None:
+                compiled[present](grads)
+            else:
+                optimizer.apply_gradients(list(zip(grads, variables)))
 
         if defer:
             deferred.setdefault(pair.name, []).append(step)
@@ -202,6 +234,7 @@ def compiled_updates(pair: Pair, call: Any, gradient_lists: Sequence[Arrays], de
     model = pair.model
     dtype = pair.request.dtype
     tensors = [[tf.constant(a, dtype=dtype) for a in arrays] for arrays in gradient_lists]
+    call = tf.autograph.experimental.do_not_convert(call)  # the suite's wrapper is not graph code
 
     @tf.function
     def step(all_gradients: Any) -> None:

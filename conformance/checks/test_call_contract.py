@@ -80,7 +80,8 @@ def test_cc4_caller_gradients_untouched(adapter, device, impl, data):
 @capped()
 @given(data=st.data())
 def test_cc5_indexed_slices_as_dense(adapter, device, impl, data):
-    run = draw_run("CC-5", adapter, impl, device, data, archs=("embedding",))
+    run = draw_run("CC-5", adapter, impl, device, data, archs=("embedding",),
+                   optimizer_choices=optimizer_ids(adapter.backend))
     for call, defer in enumerate(data.draw(st.lists(st.booleans(), min_size=1, max_size=2), label="defer"), 1):
         rows = data.draw(sparse_rows(), label=f"rows {call}")
         run.update(0, draw_arrays(run, data, label=f"gradients {call}"), defer=defer, sparse_rows=rows)

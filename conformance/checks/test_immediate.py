@@ -7,13 +7,15 @@ from hypothesis import strategies as st
 
 from conformance.checks.scenarios import deferred_state, draw_arrays, draw_run, immediate_updates
 from conformance.checks.support import capped, count_example
+from conformance.strategies import optimizer_ids
 
 
 @pytest.mark.clause("IM-1")
 @capped()
 @given(data=st.data())
 def test_im1_one_step(adapter, device, impl, data):
-    immediate_updates("IM-1", adapter, impl, device, data, calls=data.draw(st.integers(1, 2), label="calls"))
+    immediate_updates("IM-1", adapter, impl, device, data, calls=data.draw(st.integers(1, 2), label="calls"),
+                      optimizer_choices=optimizer_ids(adapter.backend))
 
 
 @pytest.mark.clause("IM-2")
