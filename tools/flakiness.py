@@ -1,0 +1,70 @@
+"""``python -m tools.flakiness``: the suite on correct implementations under many seeds; zero failures expected.
+
+Every (implementation, backend, seed) runs ``python -m conformance --impl IMPL --backend B --level
+LEVEL --profile P --seed S --workers 1`` (``LEVEL``: strict for the reference, the variant's own
+``LEVEL`` for ``tests/variants/*``), ``--jobs`` at a time. Any non-zero exit is a flaky (or wrong)
+verdict. The runs are merged into ``docs/kill-table.json`` (``flakiness``; a run of the same
+implementation, backend, seed and profile replaces the earlier one) and ``docs/kill-table.md`` is
+re-rendered. Exit 1 when any run failed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from tools import kill_table
+from tools.suite_runs import ROOT, RunResult, SuiteRun, run_all
+
+
+def subjects(names: str) -> List[Tuple[str, str, str]]:
+    """(name, --impl, level) of the reference and the variants (``names``: comma-separated filter)."""
+    found = [("reference", "reference", "strict")] + [(v.name, v.path, v.level) for v in kill_table.variants()]
+    wanted = {n for n in names.split(",") if n}
+    return [s for s in found if not wanted or s[0] in wanted]
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.flakiness", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", default="1,2", help="comma-separated seeds (default 1,2)")
+    parser.add_argument("--profile", default="ci", choices=("quick", "ci", "thorough"))
+    parser.add_argument("--backends", default="tf,torch")
+    parser.add_argument("--impls", default="", help="names to run (reference, variant names; default all)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--note", default="", help="a sentence for the table (why this N)")
+    args = parser.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    planned = [(name, level, SuiteRun(impl, backend, level, args.profile, ("--workers", "1", "--seed", str(seed))))
+               for seed in seeds for name, impl, level in subjects(args.impls)
+               for backend in args.backends.split(",") if backend]
+    planned.sort(key=lambda p: -kill_table.cost(p[2]))
+    started = time.time()
+
+    def progress(result: RunResult) -> None:
+        print(f"{os.path.basename(result.run.impl)} {result.run.backend} {' '.join(result.run.args)}: exit "
+              f"{result.exit_code} {','.join(result.failed)} ({result.wall_s:.0f} s)", flush=True)
+
+    results = run_all([p[2] for p in planned], args.jobs, progress)
+    rows: List[Dict[str, Any]] = [
+        {"impl": name, "level": level, "backend": r.run.backend, "seed": int(r.run.args[-1]), "profile": args.profile,
+         "exit": r.exit_code, "failed": r.failed, "wall_s": r.wall_s, "command": r.run.shell(),
+         **({"output_tail": r.tail[-1500:]} if r.exit_code != 0 else {})}
+        for (name, level, _), r in zip(planned, results)]
+    document = kill_table.load()
+    old = document.get("flakiness", {})
+    keys = {(r["impl"], r["backend"], r["seed"], r["profile"]) for r in rows}
+    kept = [r for r in old.get("runs", []) if (r["impl"], r["backend"], r["seed"], r["profile"]) not in keys]
+    document["flakiness"] = {
+        "command": "python -m tools.flakiness " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(started)),
+        "duration_s": round(time.time() - started, 1) + (old.get("duration_s", 0) if kept else 0),
+        "note": args.note or old.get("note", ""),
+        "runs": sorted(kept + rows, key=lambda r: (r["impl"], r["backend"], r["seed"]))}
+    kill_table.save(document)
+    return 1 if any(r["exit"] != 0 for r in rows) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
