@@ -334,4 +334,22 @@ def tool_session(module: str) -> Callable[[nox.Session], None]:
 
 
 nox.session(name="benchmark", tags=["tools", "cpu"])(tool_session("conformance.benchmark"))
-nox.session(name="mutants", tags=["tools", "cpu"])(tool_session("conformance.mutants"))
+nox.session(name="mutants", tags=["tools", "cpu"])(tool_session("tools.kill_table"))
+
+
+@nox.session(name="peer-fastestimator", tags=["tools", "cpu"])
+def peer_fastestimator(session: nox.Session) -> None:
+    """The suite on published FastEstimator 1.2.0 and 1.7.0 (python -m tools.peers; downloads the wheels)."""
+    require_module(session, "tools.peers")
+    install_project(session, "cpu", BACKENDS.values(), extras=SUITE_EXTRAS)
+    pip_install(session, "cpu", "pip")  # tools.peers fetches the wheels with `pip download`; uv venvs lack pip
+    session.run("python", "-m", "tools.peers", *session.posargs, env=QUIET_TF)
+
+
+@nox.session(name="mutation", tags=["tools", "cpu"])
+def mutation(session: nox.Session) -> None:
+    """Mutation testing of reference/ with Cosmic Ray, the suite as the test (python -m tools.mutation)."""
+    require_module(session, "tools.mutation")
+    install_project(session, "cpu", BACKENDS.values(), extras=SUITE_EXTRAS)
+    pip_install(session, "cpu", "cosmic-ray==8.7.0")
+    session.run("python", "-m", "tools.mutation", *session.posargs, env=QUIET_TF)
