@@ -18,7 +18,7 @@ import sys
 import tempfile
 from typing import List, Optional
 
-from conformance import clauses, expect_fail
+from conformance import clauses, expect_fail, invoke
 from conformance.profiles import DEFAULT_PROFILE, FIXED_SEED_PROFILES, PROFILES
 from conformance.target import DEFAULT_TARGET, split_target
 
@@ -174,12 +174,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         # Hypothesis caches the constants of the modules it runs in ``.hypothesis/`` under the
         # current directory; the suite writes nothing outside its report and temporary paths.
         os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(workdir, "hypothesis")
+        watchdog_dir = os.path.join(workdir, "watchdog")
+        os.mkdir(watchdog_dir)
+        os.environ[invoke.WATCHDOG_DIR_VARIABLE] = watchdog_dir
         print(f"update_model conformance: impl={args.impl} backend={args.backend} device={args.device} "
               f"level={args.level} profile={args.profile} seed={seed}", flush=True)
         try:
             code = pytest.main(pytest_args(args, seed, report_path, workdir))
         except KeyboardInterrupt:
             code = pytest.ExitCode.INTERRUPTED
+        _print_watchdog_reports(watchdog_dir)
         exit_code = _exit_code(code, report_path)
         if args.report:
             if not os.path.exists(report_path):
@@ -190,6 +194,30 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"conformance: error: --report: cannot write {args.report}: {error}", file=sys.stderr)
                 return EXIT_USAGE
         return exit_code
+
+
+def _print_watchdog_reports(directory: str) -> None:
+    """Show where each worker the watchdog ended was stuck (its checks are reported failed:
+    'implementation ended the process')."""
+    for name in sorted(os.listdir(directory)):
+        with open(os.path.join(directory, name), encoding="utf-8", errors="replace") as handle:
+            text = handle.read().strip()
+        if text:
+            print(f"conformance: the watchdog ended a worker: an implementation call ran past --timeout + "
+                  f"{invoke.WATCHDOG_GRACE:g} s and the alarm could not interrupt it (a hang in C code, or "
+                  f"SIGALRM blocked). Where it was:\n{_implementation_frames(text)}", file=sys.stderr)
+
+
+def _implementation_frames(dump: str) -> str:
+    """From a faulthandler dump (every thread, most recent call first): the thread that was in
+    ``call_impl``, down to that frame. The whole dump if there is none."""
+    blocks = dump.split("\n\n")
+    for block in blocks:
+        lines = block.splitlines()
+        ends = [i for i, line in enumerate(lines) if line.rstrip().endswith(" in call_impl")]
+        if ends:
+            return "\n".join([blocks[0].splitlines()[0]] * (block is not blocks[0]) + lines[:ends[0] + 1])
+    return dump
 
 
 def _write_not_run_report(args: argparse.Namespace, seed: int, path: str, interrupted: bool) -> None:

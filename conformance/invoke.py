@@ -44,7 +44,21 @@ def _on_alarm(signum: int, frame: Any) -> None:
 
 #: Seconds after ``--timeout`` at which the watchdog ends a worker the alarm could not free.
 WATCHDOG_GRACE = 10.0
+#: A directory (set by the CLI) where the watchdog writes the tracebacks of a worker it ends, one
+#: file per worker process; the CLI prints them. Without it: stderr, which pytest captures (lost).
+WATCHDOG_DIR_VARIABLE = "CONFORMANCE_WATCHDOG_DIR"
 _STDERR_FD = 2
+_watchdog_file: Any = None
+
+
+def _watchdog_output() -> Any:
+    global _watchdog_file
+    directory = os.environ.get(WATCHDOG_DIR_VARIABLE)
+    if not directory or not os.path.isdir(directory):
+        return _STDERR_FD
+    if _watchdog_file is None:
+        _watchdog_file = open(os.path.join(directory, f"worker-{os.getpid()}.txt"), "w", encoding="utf-8")
+    return _watchdog_file
 
 #: During a call (main thread): the SIGINT handler it replaced, and whether a SIGINT arrived.
 _sigint: dict = {"previous": signal.default_int_handler, "received": False}
@@ -73,7 +87,7 @@ def call_impl(function: Callable[..., Any], *args: Any, what: str = "update_mode
         signal.setitimer(signal.ITIMER_REAL, _timeout)
     # Last resort when the alarm cannot interrupt (a hang in C code, SIGALRM ignored): dump every
     # thread's traceback to stderr and _exit(1) the worker, from a C thread that needs no GIL.
-    faulthandler.dump_traceback_later(_timeout + WATCHDOG_GRACE, exit=True, file=_STDERR_FD)
+    faulthandler.dump_traceback_later(_timeout + WATCHDOG_GRACE, exit=True, file=_watchdog_output())
     try:
         return function(*args, **kwargs)
     except Exception as error:
