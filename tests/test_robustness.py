@@ -324,27 +324,30 @@ def test_ending_the_process_fails_the_clause_never_exit_0(tmp_path: Path, name: 
     assert_broken_and_intact(run, *words)
 
 
-@pytest.mark.parametrize("name, words, bound", [
-    # the per-call alarm interrupts these: the message names the timeout
-    pytest.param("hangs_busy_loop", (f"did not return within {HANG_TIMEOUT} s (--timeout)",), HANG_TIMEOUT,
-                 id="python-loop"),
-    pytest.param("hangs_sleep", (f"did not return within {HANG_TIMEOUT} s (--timeout)",), HANG_TIMEOUT,
-                 id="sleep", marks=pytest.mark.slow),
-    pytest.param("hangs_lock", (f"did not return within {HANG_TIMEOUT} s (--timeout)",), HANG_TIMEOUT,
-                 id="lock", marks=pytest.mark.slow),
-    # these the alarm cannot interrupt: the watchdog ends the worker
-    pytest.param("hangs_holding_gil", ("implementation ended the process",), HANG_TIMEOUT + WATCHDOG_GRACE,
-                 id="c-code-holding-gil"),
-    pytest.param("hangs_ignoring_alarm", ("implementation ended the process",), HANG_TIMEOUT + WATCHDOG_GRACE,
-                 id="alarm-ignored", marks=pytest.mark.slow),
+ALARM = (f"did not return within {HANG_TIMEOUT} s (--timeout)",)
+WATCHDOG = ("implementation ended the process",)
+
+
+@pytest.mark.parametrize("name, words, watchdog", [
+    # the per-call alarm interrupts these: the clause's message names the timeout
+    pytest.param("hangs_busy_loop", ALARM, False, id="python-loop"),
+    pytest.param("hangs_sleep", ALARM, False, id="sleep", marks=pytest.mark.slow),
+    pytest.param("hangs_lock", ALARM, False, id="lock", marks=pytest.mark.slow),
+    # these the alarm cannot interrupt: the watchdog ends the worker, the CLI shows where it hung
+    pytest.param("hangs_holding_gil", WATCHDOG, True, id="c-code-holding-gil"),
+    pytest.param("hangs_ignoring_alarm", WATCHDOG, True, id="alarm-ignored", marks=pytest.mark.slow),
 ])
 def test_never_returning_fails_the_clause_after_the_timeout(tmp_path: Path, name: str, words: Sequence[str],
-                                                           bound: int) -> None:
+                                                           watchdog: bool) -> None:
     run = run_cli(tmp_path, "--impl", impl(name), *BASE, "--only", f"{BROKEN},{INTACT}",
                   "--timeout", str(HANG_TIMEOUT))
     assert_broken_and_intact(run, *words)
     # the hang was given its full time (no early give-up); run_cli checked that the run ended
-    assert run.seconds >= bound, run.describe()
+    assert run.seconds >= HANG_TIMEOUT + (WATCHDOG_GRACE if watchdog else 0), run.describe()
+    shown = "conformance: the watchdog ended a worker" in run.stderr
+    assert shown == watchdog, run.describe()
+    if watchdog:  # the frame where it hung
+        assert f"{name}.py\", line" in run.stderr.split("the watchdog ended a worker", 1)[1], run.describe()
 
 
 @pytest.mark.slow
