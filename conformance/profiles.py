@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, Phase, settings
 PROFILES: Dict[str, Dict[str, int]] = {
     # examples per property-based check, state-machine steps
     "quick": {"max_examples": 8, "steps": 6},
-    "ci": {"max_examples": 100, "steps": 12},
+    "ci": {"max_examples": 100, "steps": 8},
     "thorough": {"max_examples": 1000, "steps": 30},
 }
 DEFAULT_PROFILE = "ci"
