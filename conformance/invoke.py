@@ -18,6 +18,7 @@ import faulthandler
 import os
 import signal
 import threading
+import time
 from typing import Any, Callable, Optional
 
 DEFAULT_TIMEOUT = 60.0
@@ -60,6 +61,29 @@ def _watchdog_output() -> Any:
         _watchdog_file = open(os.path.join(directory, f"worker-{os.getpid()}.txt"), "w", encoding="utf-8")
     return _watchdog_file
 
+#: The watchdog is armed lazily: re-arming (a C thread started and joined) costs about a millisecond,
+#: so a call re-arms only when the armed deadline would not cover it, with one more ``--timeout`` of
+#: slack (a hard hang ends its worker within twice the timeout plus the grace); the checks' teardown
+#: disarms it (:func:`disarm_watchdog`), so suite-only work between checks is never cut short.
+_armed_until = 0.0
+
+
+def _arm_watchdog() -> None:
+    global _armed_until
+    now = time.monotonic()
+    if _armed_until < now + _timeout + WATCHDOG_GRACE:
+        faulthandler.dump_traceback_later(2 * _timeout + WATCHDOG_GRACE, exit=True, file=_watchdog_output())
+        _armed_until = now + 2 * _timeout + WATCHDOG_GRACE
+
+
+def disarm_watchdog() -> None:
+    """Cancel the hard-hang watchdog (after a check, when no implementation code runs)."""
+    global _armed_until
+    if _armed_until:
+        faulthandler.cancel_dump_traceback_later()
+        _armed_until = 0.0
+
+
 #: During a call (main thread): the SIGINT handler it replaced, and whether a SIGINT arrived.
 _sigint: dict = {"previous": signal.default_int_handler, "received": False}
 
@@ -87,7 +111,7 @@ def call_impl(function: Callable[..., Any], *args: Any, what: str = "update_mode
         signal.setitimer(signal.ITIMER_REAL, _timeout)
     # Last resort when the alarm cannot interrupt (a hang in C code, SIGALRM ignored): dump every
     # thread's traceback to stderr and _exit(1) the worker, from a C thread that needs no GIL.
-    faulthandler.dump_traceback_later(_timeout + WATCHDOG_GRACE, exit=True, file=_watchdog_output())
+    _arm_watchdog()
     try:
         return function(*args, **kwargs)
     except Exception as error:
@@ -105,7 +129,6 @@ def call_impl(function: Callable[..., Any], *args: Any, what: str = "update_mode
                                         "which would have stopped the whole run") from None
         raise
     finally:
-        faulthandler.cancel_dump_traceback_later()
         if use_alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)

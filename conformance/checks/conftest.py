@@ -55,3 +55,9 @@ def pytest_configure(config: pytest.Config) -> None:
     profiles.register()
     settings.load_profile(f"conformance-{config.getoption('conformance_profile')}")
     invoke.set_timeout(config.getoption("impl_timeout"))
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """No implementation code runs between checks: stop the hard-hang watchdog."""
+    from conformance.invoke import disarm_watchdog
+    disarm_watchdog()
