@@ -333,11 +333,16 @@ def tool_session(module: str) -> Callable[[nox.Session], None]:
     return session_function
 
 
-nox.session(name="benchmark", tags=["tools", "cpu"])(tool_session("conformance.benchmark"))
-nox.session(name="mutants", tags=["tools", "cpu"])(tool_session("tools.kill_table"))
+@nox.session(name="benchmark", tags=["tools"])
+def benchmark(session: nox.Session) -> None:
+    """python -m conformance.benchmark (CPU, every backend); default output docs/performance.{json,png}."""
+    install_project(session, "cpu", BACKENDS.values(), extras=SUITE_EXTRAS + ("bench",))
+    args = session.posargs or ["--json", "docs/performance.json", "--png", "docs/performance.png"]
+    session.run("python", "-m", "conformance.benchmark", *args, env=QUIET_TF)
+nox.session(name="mutants", tags=["tools"])(tool_session("tools.kill_table"))
 
 
-@nox.session(name="peer-fastestimator", tags=["tools", "cpu"])
+@nox.session(name="peer-fastestimator", tags=["tools"])
 def peer_fastestimator(session: nox.Session) -> None:
     """The suite on published FastEstimator 1.2.0 and 1.7.0 (python -m tools.peers; downloads the wheels)."""
     require_module(session, "tools.peers")
@@ -346,7 +351,7 @@ def peer_fastestimator(session: nox.Session) -> None:
     session.run("python", "-m", "tools.peers", *session.posargs, env=QUIET_TF)
 
 
-@nox.session(name="mutation", tags=["tools", "cpu"])
+@nox.session(name="mutation", tags=["tools"])
 def mutation(session: nox.Session) -> None:
     """Mutation testing of reference/ with Cosmic Ray, the suite as the test (python -m tools.mutation)."""
     require_module(session, "tools.mutation")

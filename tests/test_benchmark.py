@@ -1,0 +1,34 @@
+"""The benchmark runs end to end on a tiny budget (a smoke test, not a timed one)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytest.importorskip("torch")
+
+
+def test_tiny_benchmark_writes_the_documented_keys(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    child = subprocess.run([sys.executable, "-m", "conformance.benchmark", "--tiny", "--backends", "torch",
+                            "--json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert child.returncode == 0, child.stdout[-2000:] + child.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert result["overhead_ratio"]["torch"] > 0
+    assert result["profile_seconds"]["quick"]["torch"] > 0
+    assert result["time_to_kill_median_s"] > 0, result["mutants"]
+    assert all(row["exit"] == 1 for row in result["mutants"]), result["mutants"]
+    assert abs(sum(result["time_breakdown"]["torch"].values()) - 1.0) < 0.01
+    assert {"machine", "versions", "command"} <= set(result)
+
+
+def test_mutant_metadata_is_read_without_importing(tmp_path: Path) -> None:
+    from conformance.benchmark import mutant_metadata
+    path = tmp_path / "m.py"
+    path.write_text("import does_not_exist\nVIOLATES: tuple = ('IM-1',)\nBACKENDS = ('torch',)\nLEVEL = 'core'\n")
+    assert mutant_metadata(str(path)) == {"VIOLATES": ("IM-1",), "BACKENDS": ("torch",), "LEVEL": "core"}
