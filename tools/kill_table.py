@@ -27,6 +27,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -210,6 +211,8 @@ def mutant_row(mutant: Mutant, result: RunResult) -> Dict[str, Any]:
             "caught_by": sorted(result.failed), "caught_by_declared": sorted(set(result.failed) & set(mutant.violates)),
             "verdict": mutant_verdict(mutant, result), "exit": result.exit_code,
             "time_to_verdict_s": result.first_failure_s, "wall_s": result.wall_s, "command": result.run.shell(),
+            "undeclared_messages": {c: result.counterexamples.get(c, "")[:600] for c in result.failed
+                                    if c not in mutant.violates},
             **({"output_tail": result.tail[-1500:]} if mutant_verdict(mutant, result) == "error" else {})}
 
 
@@ -324,31 +327,49 @@ def main(argv: Optional[List[str]] = None) -> int:
         plan += [(variant, r) for r in variant_runs(variant, options)]
     plan.sort(key=lambda item: -cost(item[1]))
     started = time.time()
-    total = len(plan)
-    done = [0]
+    command = "python -m tools.kill_table " + " ".join(argv if argv is not None else sys.argv[1:])
+    document = load()
+    if not wanted:  # a full run replaces its section
+        document.setdefault("sections", {}).pop(options.section, None)
+    done: Dict[int, RunResult] = {}
+    lock = threading.Lock()
+    index = {id(run): i for i, (_, run) in enumerate(plan)}
+
+    def rows_so_far() -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+        mutant_rows = list(rows)
+        by_variant: Dict[str, List[RunResult]] = {}
+        for i, result in sorted(done.items()):
+            subject = plan[i][0]
+            if isinstance(subject, Mutant):
+                mutant_rows.append(mutant_row(subject, result))
+            else:
+                by_variant.setdefault(subject.name, []).append(result)
+        complete = [v for v in chosen_variants
+                    if len(by_variant.get(v.name, [])) == len(variant_runs(v, options))]
+        return mutant_rows, [row for v in complete for row in variant_rows(v, by_variant[v.name])]
 
     def progress(result: RunResult) -> None:
-        done[0] += 1
-        print(f"[{done[0]}/{total}] {os.path.basename(result.run.impl)} {result.run.backend} {result.run.level}: "
-              f"exit {result.exit_code}, failed {','.join(result.failed) or '-'} ({result.wall_s:.0f} s)", flush=True)
+        with lock:
+            done[index[id(result.run)]] = result
+            print(f"[{len(done)}/{len(plan)}] {os.path.basename(result.run.impl)} {result.run.backend} "
+                  f"{result.run.level}: exit {result.exit_code}, failed {','.join(result.failed) or '-'} "
+                  f"({result.wall_s:.0f} s)", flush=True)
+            if not args.no_write:  # save as we go: an interrupted run keeps what it measured
+                mutant_rows, vrows = rows_so_far()
+                meta = {"command": command.strip(), "started_utc": time.strftime("%Y-%m-%d %H:%M:%S",
+                                                                                  time.gmtime(started)),
+                        "duration_s": round(time.time() - started, 1), "jobs": args.jobs, "seed": args.seed,
+                        "environment": environment(), "complete": len(done) == len(plan)}
+                merge_section(document, options, mutant_rows, vrows, partial=True, meta=meta)
+                save(document)
 
-    results = run_all([r for _, r in plan], args.jobs, progress)
-    by_variant: Dict[str, List[RunResult]] = {}
-    for (subject, _), result in zip(plan, results):
-        if isinstance(subject, Mutant):
-            rows.append(mutant_row(subject, result))
-        else:
-            by_variant.setdefault(subject.name, []).append(result)
-    vrows = [row for v in chosen_variants for row in variant_rows(v, by_variant.get(v.name, []))]
-    command = "python -m tools.kill_table " + " ".join(argv if argv is not None else sys.argv[1:])
-    meta = {"command": command.strip(), "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(started)),
-            "duration_s": round(time.time() - started, 1), "jobs": args.jobs, "seed": args.seed,
-            "environment": environment()}
+    run_all([r for _, r in plan], args.jobs, progress)
+    rows, vrows = rows_so_far()
     this = summary(rows, vrows)
-    document = load()
-    section = merge_section(document, options, rows, vrows, partial=bool(wanted), meta=meta)
-    if not args.no_write:
+    if not plan and not args.no_write:
+        merge_section(document, options, rows, vrows, partial=True, meta={"command": command.strip()})
         save(document)
+    section = document["sections"].get(options.section, {"summary": this})
     print(json.dumps({"this_run": this, "section": section["summary"]}, indent=1))
     bad = this["survivors"] or this["caught_undeclared"] or this["errors"] or this["false_alarms"]
     return 1 if bad else 0

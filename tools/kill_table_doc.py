@@ -34,6 +34,8 @@ def section_md(name: str, section: Dict[str, Any]) -> List[str]:
              f"Command: `{section['command']}` (started {section['started_utc']} UTC, {section['duration_s']:g} s "
              f"with {section['jobs']} runs at a time; seed: {section.get('seed') if section.get('seed') is not None else 'the profile default'}).",
              "",
+             *([f"**Incomplete**: the run was stopped before all its runs finished; the rows below are the "
+                f"finished ones.", ""] if section.get("complete") is False else []),
              f"**{s['mutants_killed']} of {s['mutants_run']} mutants killed** on every backend they run on "
              f"(kill rate {100 * (s['kill_rate'] or 0):.1f} %; {s['rows_killed']} of {s['rows_run']} mutant x backend "
              f"runs); skipped: {_ids(s['skipped'])}. Survivors: {_ids(s['survivors'])}. "

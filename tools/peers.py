@@ -130,10 +130,11 @@ def prepare(version: str, cache: str = CACHE) -> str:
     return extract(version, download(version, cache), PEERS[version], cache)
 
 
-def runs(versions: List[str], profile: str, known: bool, seed: Optional[int]) -> List[SuiteRun]:
+def runs(versions: List[str], profile: str, known: bool, seed: Optional[int],
+         levels: Tuple[str, ...] = LEVELS) -> List[SuiteRun]:
     planned = []
     for version in versions:
-        for level in LEVELS:
+        for level in levels:
             for backend in BACKENDS:
                 args = ["--workers", "1"] + (["--seed", str(seed)] if seed is not None else [])
                 if known and os.path.exists(known_path(version, level)):
@@ -154,6 +155,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.peers", description=__doc__.split("\n\n")[0])
     parser.add_argument("--versions", default=",".join(PEERS), help="comma-separated (default: all)")
     parser.add_argument("--profile", default="ci", choices=("quick", "ci", "thorough"))
+    parser.add_argument("--levels", default=",".join(LEVELS), help="comma-separated (default: core,strict)")
     parser.add_argument("--no-known", action="store_true", help="run without the expect-fail files")
     parser.add_argument("--prepare-only", action="store_true", help="download and extract, run nothing")
     parser.add_argument("--jobs", type=int, default=2)
@@ -174,7 +176,8 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"{result.exit_code}; failed {','.join(result.failed) or '-'}; expected to fail "
               f"{','.join(result.xfailed) or '-'} ({result.wall_s:.0f} s)\n    {result.run.shell()}", flush=True)
 
-    results = run_all(runs(versions, args.profile, not args.no_known, args.seed), args.jobs, progress)
+    results = run_all(runs(versions, args.profile, not args.no_known, args.seed,
+                           tuple(lv for lv in args.levels.split(",") if lv)), args.jobs, progress)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump([describe(r) for r in results], handle, indent=1)
