@@ -53,8 +53,14 @@ def _optimizer(request: ModelRequest) -> Any:
 
 
 def _optimizer_variables(optimizer: Any) -> List[Any]:
+    """Every variable of the optimizer's state. tf-keras' ``LossScaleOptimizer.variables`` leaves out
+    its loss-scale state (scale, good-step counter): those are added, so resets and snapshots see them."""
     variables = optimizer.variables
-    return list(variables() if callable(variables) else variables)
+    found = list(variables() if callable(variables) else variables)
+    loss_scale_weights = getattr(getattr(optimizer, "_loss_scale", None), "_weights", None)
+    if isinstance(loss_scale_weights, dict):
+        found += [v for _, v in sorted(loss_scale_weights.items(), key=lambda item: str(item[0]))]
+    return found
 
 
 def _np_dtype(variable: Any) -> np.dtype:
