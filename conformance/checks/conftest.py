@@ -51,7 +51,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     from conformance import invoke, profiles
     if importlib.util.find_spec("torch") is not None:
-        import torch  # noqa: F401 - torch must be imported before TensorFlow in one process
+        import torch  # torch must be imported before TensorFlow in one process
+        # The first torch optimizer imports torch._dynamo (~1 s): pay it at start-up, not inside
+        # the first check's timing.
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
     profiles.register()
     settings.load_profile(f"conformance-{config.getoption('conformance_profile')}")
     invoke.set_timeout(config.getoption("impl_timeout"))
