@@ -209,10 +209,11 @@ def chart(result: Dict[str, Any], path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (backend, buckets) in enumerate(result["time_breakdown"].items()):
         bottom = 0.0
-        for name, share in buckets.items():
-            left.bar(backend, share, bottom=bottom, label=name if i == 0 else None)
+        for j, (name, share) in enumerate(buckets.items()):  # one colour per bucket on every bar
+            left.bar(backend, share, bottom=bottom, color=colors[j % len(colors)], label=name if i == 0 else None)
             bottom += share
     left.set_title("where the time goes (IM-1, DF-1, CC-3 in-process)")
     left.set_ylabel("share of profiled time")
