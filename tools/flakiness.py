@@ -10,6 +10,7 @@ re-rendered. Exit 1 when any run failed.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -33,6 +34,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--backends", default="tf,torch")
     parser.add_argument("--impls", default="", help="names to run (reference, variant names; default all)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--json", default=kill_table.JSON_PATH,
+                        help="the kill-table JSON to merge into (default docs/kill-table.json; the Markdown beside it "
+                             "is re-rendered only for the default)")
     parser.add_argument("--note", default="", help="a sentence for the table (why this N)")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s]
@@ -52,7 +56,7 @@ def main(argv: Optional[List[str]] = None) -> int:
          "exit": r.exit_code, "failed": r.failed, "wall_s": r.wall_s, "command": r.run.shell(),
          **({"output_tail": r.tail[-1500:]} if r.exit_code != 0 else {})}
         for (name, level, _), r in zip(planned, results)]
-    document = kill_table.load()
+    document = kill_table.load(args.json)
     old = document.get("flakiness", {})
     keys = {(r["impl"], r["backend"], r["seed"], r["profile"]) for r in rows}
     kept = [r for r in old.get("runs", []) if (r["impl"], r["backend"], r["seed"], r["profile"]) not in keys]
@@ -62,7 +66,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         "duration_s": round(time.time() - started, 1) + (old.get("duration_s", 0) if kept else 0),
         "note": args.note or old.get("note", ""),
         "runs": sorted(kept + rows, key=lambda r: (r["impl"], r["backend"], r["seed"]))}
-    kill_table.save(document)
+    if os.path.abspath(args.json) == os.path.abspath(kill_table.JSON_PATH):
+        kill_table.save(document)
+    else:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=1, sort_keys=True)
     return 1 if any(r["exit"] != 0 for r in rows) else 0
 
 
