@@ -84,7 +84,7 @@ class Run:
                 if not callable(fn):
                     self.fail(f"deferred[{name!r}] holds {fn!r}, which is not callable")
                 result = call_impl(fn, what=f"deferred callable of {name}")
-                if result is not None:
+                if result is not None and self.clause_id == "DF-2":  # DF-2's to judge, no other clause's
                     raise ClauseViolation("DF-2", f"a deferred callable of {name} returned {result!r}, "
                                           "not None", self.transcript)
         self.deferred.clear()
@@ -144,6 +144,17 @@ class Run:
                 lines += compare_lists(f"{name} .grad", new.grads or [], old.grads or [], exact=True)
         if lines:
             self.fail(f"{what}: state changed", *lines[:8])
+
+    def expect_grads_unchanged(self, before: Sequence[Snapshot], what: str) -> None:
+        """Fail unless every model's ``.grad`` still equals its snapshot in ``before`` (bit for bit)."""
+        lines: List[str] = []
+        for index, old in enumerate(before):
+            new = self.snapshot(index)
+            if new.grads is not None or old.grads is not None:
+                lines += compare_lists(f"{self.pairs[index].name} .grad", new.grads or [], old.grads or [],
+                                       exact=True)
+        if lines:
+            self.fail(f"{what}: .grad changed", *lines[:8])
 
     def expect_caller_gradients_intact(self) -> None:
         """CC-4: every gradient tensor handed over still holds its original values."""

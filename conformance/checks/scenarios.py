@@ -52,10 +52,11 @@ def deferred_state(deferred: Dict[str, list]) -> Dict[str, Tuple[int, List[int]]
 
 def expect_raise(run: Run, accepted: Tuple[Type[BaseException], ...], call: Callable[[], Any],
                  what: str, grads_unchanged: bool = True, deferred_unchanged: bool = True,
-                 clause_for_side_effects: Optional[str] = None) -> BaseException:
+                 clause_for_side_effects: Optional[str] = None) -> Optional[BaseException]:
     """Run ``call``; it must raise one of ``accepted`` and leave every model (and, by default,
-    ``.grad`` and ``deferred``) as it was. Side-effect failures are reported under
-    ``clause_for_side_effects`` when given (EX-5)."""
+    ``.grad`` and ``deferred``) as it was. With ``clause_for_side_effects`` (EX-5) only the side
+    effects of an exception are judged, under that clause: a call that raises nothing is another
+    clause's finding (CC-7, CC-8, DF-6, EX-1..3), and None is returned."""
     before = [run.snapshot(i) for i in range(len(run.pairs))]
     deferred_before = deferred_state(run.deferred)
     names = " or ".join(e.__name__ for e in accepted)
@@ -67,11 +68,17 @@ def expect_raise(run: Run, accepted: Tuple[Type[BaseException], ...], call: Call
     except Exception as error:  # noqa: BLE001 - any other exception is the finding
         run.fail(f"{what} raised {type(error).__name__}: {error}; expected {names}")
     else:
+        if clause_for_side_effects:
+            run.note(f"({what} raised nothing: not {clause_for_side_effects}'s to judge)")
+            return None
         run.fail(f"{what} raised nothing; expected {names}")
     clause = run.clause_id
     if clause_for_side_effects:
         run.clause_id = clause_for_side_effects
-    run.expect_unchanged(before, f"after {what} raised {type(caught).__name__}", grads=grads_unchanged)
+    if clause_for_side_effects:  # EX-5 speaks of .grad and deferred; weights are CC-7/CC-8's
+        run.expect_grads_unchanged(before, f"after {what} raised {type(caught).__name__}")
+    else:
+        run.expect_unchanged(before, f"after {what} raised {type(caught).__name__}", grads=grads_unchanged)
     if deferred_unchanged and deferred_state(run.deferred) != deferred_before:
         run.fail(f"after {what} raised {type(caught).__name__}, the deferred dict changed: "
                  f"now {run.deferred_text()}")

@@ -111,6 +111,7 @@ class DeferralMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.run: Run | None = None
+        self.rules_in_flight = 0  # above 0 after a rule raised: teardown then judges nothing
 
     @initialize(models=st.integers(1, 3), seed=seeds(), optimizer=st.sampled_from(["sgd", "sgd-momentum", "adam"]),
                 dtype=st.sampled_from(["float32", "float64"]))
@@ -124,7 +125,9 @@ class DeferralMachine(RuleBasedStateMachine):
     @rule(model=st.integers(0, 2), draw=gradients(), defer=st.booleans())
     def update(self, model: int, draw: Any, defer: bool) -> None:
         model %= len(self.run.pairs)
+        self.rules_in_flight += 1
         self.run.update(model, self._arrays(model, draw), defer=defer)
+        self.rules_in_flight -= 1
 
     @precondition(lambda self: self.adapter.backend == "torch")
     @rule(model=st.integers(0, 2), draw=gradients())
@@ -136,7 +139,9 @@ class DeferralMachine(RuleBasedStateMachine):
 
     @rule()
     def flush(self) -> None:
+        self.rules_in_flight += 1
         self.run.flush()
+        self.rules_in_flight -= 1
 
     @invariant()
     def matches_twin(self) -> None:
@@ -144,7 +149,9 @@ class DeferralMachine(RuleBasedStateMachine):
             self.run.expect_twin("after this step of the program")
 
     def teardown(self) -> None:
-        if self.run is not None:
+        # After a rule that raised, Hypothesis still calls teardown: flushing then would hide that
+        # exception behind a comparison of a half-finished program.
+        if self.run is not None and self.rules_in_flight == 0:
             self.run.flush()
             self.run.expect_twin("after the final flush")
             count_example()
