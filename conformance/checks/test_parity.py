@@ -39,16 +39,6 @@ def _counterpart(backend: str) -> Optional[object]:
         return None
 
 
-def _other(backend: str) -> Optional[object]:
-    """The TF adapter for the torch item's cross-backend comparison (None when TF is missing)."""
-    if backend != "torch":
-        return None
-    try:
-        return load("tf")
-    except BackendUnavailable:
-        return None
-
-
 def _expect_close(run: Run, name: str, actual: List[np.ndarray], expected: List[np.ndarray], tol) -> None:
     lines = compare_lists(name, actual, expected, rtol=tol.rtol, atol=tol.atol)
     if lines:
@@ -118,7 +108,7 @@ def _parity(clause_id: str, adapter, impl, device: str, data, optimizer_ids, dty
     expected = _oracle_program(entry, _flavour(adapter.backend), initial, calls, run.shapes(), dtype)
     _expect_close(run, f"{adapter.backend} weights vs the {_flavour(adapter.backend)} oracle", actual,
                   expected, entry.tolerance[dtype])
-    other = _other(adapter.backend)
+    other = _counterpart(adapter.backend) if adapter.backend == "torch" else None  # torch item compares
     if other is not None and (clause_id != "PA-2" or entry.id == "sgd"):
         tf_run = _run_program(clause_id, other, impl, request.__class__(**{**request.__dict__, "device": "cpu"}),
                               seed, calls)
