@@ -52,9 +52,10 @@ def pytest_configure(config: pytest.Config) -> None:
     from conformance import invoke, profiles
     if importlib.util.find_spec("torch") is not None:
         import torch  # torch must be imported before TensorFlow in one process
-        # The first torch optimizer imports torch._dynamo (~1 s): pay it at start-up, not inside
-        # the first check's timing.
-        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        if config.getoption("conformance_backend") in ("torch", "all"):
+            # The first torch optimizer imports torch._dynamo (~1.3 s): pay it at start-up, not
+            # inside the first check's timing (and not at all when only TF is checked).
+            torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
     profiles.register()
     settings.load_profile(f"conformance-{config.getoption('conformance_profile')}")
     invoke.set_timeout(config.getoption("impl_timeout"))
