@@ -4,13 +4,18 @@ Measured in one run, on the reference unless said otherwise:
 
 * ``profile_seconds[profile][backend]``: wall time of ``python -m conformance --backend B --profile P
   --level strict`` (start-up, probe, workers, every check), as a user runs it.
-* ``overhead_ratio[backend]``: the suite's wall time per checked example of IM-1 (one immediate update
-  of a drawn model, compared with its twin), divided by the time the bare framework needs for the
-  same framework work in a tight loop written without the suite: per example, reset two models'
-  weights and optimizer state, make the gradient tensors, apply one update to each, and read every
-  weight, slot and ``.grad`` back to NumPy. Both sides use models that are already built.
-* ``time_to_kill_median_s``: over the mutant set (``tests/mutants``, each at its own level and
-  backends, ``--profile quick``), the median time from starting the CLI to the first failing verdict.
+* ``overhead_ratio[backend]``: the suite's wall time per checked example of IM-1 (``--only IM-1
+  --workers 1 --profile ci``: drawing, resetting the model and its twin, the implementation's call,
+  the twin's update, snapshots, comparisons), divided by the time bare framework code needs for the
+  same framework work: the run logs every model request, reset and update it made
+  (:mod:`conformance.workload`), and ``_replay_<backend>`` redoes exactly those in a tight loop
+  written directly against the framework (build each model and optimizer on first use as the suite
+  does, reset weights and optimizer state, make the gradient tensors, apply each update eagerly to
+  the model and to its twin, read every weight, slot and ``.grad`` back to NumPy). Also reported:
+  ``hypothesis_draws_only_s``, what Hypothesis alone costs per example for IM-1's draws.
+* ``time_to_kill_median_s``: over the mutant set (``tests/mutants``, each at its own ``LEVEL``, with
+  ``--backend`` its one declared backend or ``all`` when it declares both, ``--profile quick``), the
+  median time from starting the CLI to the first failing verdict.
 * ``examples_per_second[clause]`` from the ``ci`` runs, and ``time_breakdown[backend]``: where an
   in-process IM-1/DF-1/CC-3 run spends its time (cProfile), in buckets: model building, framework
   calls, snapshots and comparisons, oracle, Hypothesis, other.
@@ -30,7 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from conformance.workload import LOG_VARIABLE
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -64,111 +71,253 @@ def profile_seconds(profiles: List[str], backends: List[str], extra: List[str]) 
     return seconds, rates
 
 
-def _suite_seconds_per_example(backend: str, profile: str) -> float:
-    _, code, document, _ = run_cli(["--backend", backend, "--profile", profile, "--only", "IM-1", "--workers", "1"])
+def _suite_seconds_per_example(backend: str, profile: str, workload_log: str) -> float:
+    """Seconds per counted IM-1 example (one worker); the framework work it did goes to ``workload_log``."""
+    os.environ[LOG_VARIABLE] = workload_log
+    try:
+        _, code, document, _ = run_cli(["--backend", backend, "--profile", profile, "--only", "IM-1",
+                                        "--workers", "1"])
+    finally:
+        del os.environ[LOG_VARIABLE]
     clause = next(c for c in document["clauses"] if c["id"] == "IM-1")
     if code != 0 or clause["examples"] == 0:
         raise RuntimeError(f"IM-1 on {backend} did not pass: {clause['message']}")
     return clause["seconds"] / clause["examples"]
 
 
-def _bare_torch(n: int) -> float:
+def _arrays(rng: Any, shapes: List[Tuple[int, ...]], present: List[bool], dtype: str) -> List[Any]:
+    return [rng.normal(size=shape).astype(dtype) if p else None for shape, p in zip(shapes, present)]
+
+
+def _replay_torch(runs: List[Dict[str, Any]]) -> float:
+    """The logged runs' framework work, written directly against torch: per run, per model pair (built
+    on first use, then reused, as the suite does): reset both models' weights from the seed and build
+    their optimizers (and scaler) afresh; per update, the gradient tensors, ``.grad``, one
+    ``step()`` (through the scaler if any) and ``.grad`` cleared, on the model and on its twin, then
+    every weight, optimizer state entry and ``.grad`` of both read back to NumPy."""
     import numpy as np
     import torch
-    models = [torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2)) for _ in range(2)]
-    rng = np.random.default_rng(0)
-    initial = [p.detach().clone() for p in models[0].parameters()]
+    from conformance import optimizers
+    from conformance.adapters.torch import _modules  # the same layer stacks as the suite's models
+    dtypes = {"float32": torch.float32, "float64": torch.float64}
+    cache: Dict[Tuple[str, int], List[Any]] = {}
     started = time.perf_counter()
-    for _ in range(n):
-        for model in models:
-            with torch.no_grad():
-                for p, value in zip(model.parameters(), initial):
-                    p.copy_(value)
-            optimizer = torch.optim.SGD(model.parameters(), lr=0.0625)
-            grads = [torch.tensor(rng.normal(size=tuple(p.shape)), dtype=p.dtype) for p in model.parameters()]
-            for p, g in zip(model.parameters(), grads):
-                p.grad = g.clone()
-            optimizer.step()
-            for p in model.parameters():
-                p.grad = None
-            [p.detach().numpy().copy() for p in model.parameters()]
-            [{k: v for k, v in s.items()} for s in optimizer.state.values()]
-    return (time.perf_counter() - started) / n
+    for run in runs:
+        pairs = []
+        for index, request in enumerate(run["requests"]):
+            key = (json.dumps(request, sort_keys=True), index)
+            if key not in cache:
+                cache[key] = [torch.nn.Sequential(*_modules(request["arch"])).to(dtype=dtypes[request["dtype"]])
+                              for _ in range(2)]
+            models = cache[key]
+            for model in models:
+                rng = np.random.default_rng(run["seed"] + index)
+                with torch.no_grad():
+                    for p in model.parameters():
+                        if p.requires_grad:
+                            p.copy_(torch.as_tensor(rng.normal(0.0, 0.5, tuple(p.shape))))
+                            p.grad = None
+                optimizer = optimizers.get(request["optimizer"]).torch(
+                    torch.optim, [p for p in model.parameters() if p.requires_grad])
+                optimizer.scaler = None
+                if request["scaler"] == "enabled":
+                    optimizer.scaler = torch.amp.GradScaler("cpu", init_scale=request["initial_scale"],
+                                                            growth_interval=request["growth_interval"])
+                    optimizer.scaler.scale(torch.zeros(()))  # a training step's scaler.scale(loss)
+                model.optimizer = optimizer
+            pairs.append((request, models))
+        rng = np.random.default_rng(run["seed"])
+        for op in run["ops"]:
+            if op[0] != "update":
+                continue
+            request, models = pairs[op[1]]
+            for model in models:
+                params = [p for p in model.parameters() if p.requires_grad]
+                grads = _arrays(rng, [tuple(p.shape) for p in params], op[2], request["dtype"])
+                for p, g in zip(params, grads):
+                    if g is not None:
+                        p.grad = torch.tensor(g)
+                if model.optimizer.scaler is None:
+                    model.optimizer.step()
+                else:
+                    model.optimizer.scaler.step(model.optimizer)
+                    model.optimizer.scaler.update()
+                for p in params:
+                    p.grad = None
+                [p.detach().numpy().copy() for p in params]
+                [p.grad for p in params]
+                [{k: v.numpy().copy() if isinstance(v, torch.Tensor) else v for k, v in s.items()}
+                 for s in model.optimizer.state.values()]
+    return time.perf_counter() - started
 
 
-def _bare_tf(n: int) -> float:
+def _replay_tf(runs: List[Dict[str, Any]]) -> float:
+    """The logged runs' framework work, written directly against Keras: per run, per model pair
+    (models built on first use per architecture and dtype, optimizers built and ``build()`` on first
+    use per request, as the suite does): assign both models' weights from the seed and reset both
+    optimizers' variables; per update, the gradient tensors and one eager ``apply_gradients`` on the
+    model and on its twin, then every weight and optimizer variable of both read back to NumPy."""
     import numpy as np
     import tensorflow as tf
+    from conformance.adapters.keras import _layers, _optimizer, _optimizer_variables  # same models
+    from conformance.model_specs import ModelRequest
     keras = tf.keras
-    models = [keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(2)]) for _ in range(2)]
-    optimizers = [keras.optimizers.SGD(learning_rate=0.0625) for _ in range(2)]
-    for model, optimizer in zip(models, optimizers):
-        optimizer.build(model.trainable_variables)
-    initial = [v.numpy() for v in models[0].trainable_variables]
-    optimizer_initial = [[v.numpy() for v in o.variables] for o in optimizers]
-    rng = np.random.default_rng(0)
+    models: Dict[Tuple[str, str, int], List[Any]] = {}
+    optimizer_cache: Dict[Tuple[str, int], List[Any]] = {}
     started = time.perf_counter()
-    for _ in range(n):
-        for model, optimizer, state in zip(models, optimizers, optimizer_initial):
-            for v, value in zip(model.trainable_variables, initial):
-                v.assign(value)
-            for v, value in zip(optimizer.variables, state):
-                v.assign(value)
-            grads = [tf.constant(rng.normal(size=tuple(v.shape)), dtype=v.dtype) for v in model.trainable_variables]
-            optimizer.apply_gradients(list(zip(grads, model.trainable_variables)))
-            [v.numpy().copy() for v in model.trainable_variables]
-            [v.numpy().copy() for v in optimizer.variables]
-    return (time.perf_counter() - started) / n
+    for run in runs:
+        pairs = []
+        for index, request in enumerate(run["requests"]):
+            pair = models.setdefault((request["arch"], request["dtype"], index),
+                                     [keras.Sequential(_layers(request["arch"], request["dtype"])) for _ in range(2)])
+            key = (json.dumps(request, sort_keys=True), index)
+            if key not in optimizer_cache:
+                built = [_optimizer(ModelRequest(**request)) for _ in pair]
+                for optimizer, model in zip(built, pair):
+                    optimizer.build(model.trainable_variables)
+                optimizer_cache[key] = [(o, [v.numpy() for v in _optimizer_variables(o)]) for o in built]
+            for model, (optimizer, initial) in zip(pair, optimizer_cache[key]):
+                rng = np.random.default_rng(run["seed"] + index)
+                for v in model.trainable_variables:
+                    v.assign(rng.normal(0.0, 0.5, tuple(v.shape)).astype(request["dtype"]))
+                for v in model.non_trainable_variables:
+                    v.assign(rng.uniform(0.5, 1.5, tuple(v.shape)).astype(request["dtype"]))
+                for v, value in zip(_optimizer_variables(optimizer), initial):
+                    v.assign(value)
+            pairs.append((request, pair, [o for o, _ in optimizer_cache[key]]))
+        rng = np.random.default_rng(run["seed"])
+        for op in run["ops"]:
+            if op[0] != "update":
+                continue
+            request, pair, built = pairs[op[1]]
+            for model, optimizer in zip(pair, built):
+                variables = model.trainable_variables
+                grads = _arrays(rng, [tuple(v.shape) for v in variables], op[2], request["dtype"])
+                present = [(tf.constant(g), v) for g, v in zip(grads, variables) if g is not None]
+                if present:
+                    optimizer.apply_gradients(present)
+                [v.numpy().copy() for v in model.variables]
+                [v.numpy().copy() for v in _optimizer_variables(optimizer)]
+    return time.perf_counter() - started
 
 
-def bare_seconds_per_example(backend: str, n: int) -> float:
-    """The bare framework loop in a child process (a clean interpreter, framework imported once)."""
-    code = (f"import sys; sys.path.insert(0, {ROOT!r}); import conformance.benchmark as b; "
-            f"b._bare_{backend}(20); print(b._bare_{backend}({n}))")
+def hypothesis_seconds_per_example(backend: str, n: int = 100) -> float:
+    """Hypothesis alone: an ``@given(st.data())`` test making IM-1's draws (model request, seed, call
+    count, gradients) and nothing else, at the ``ci`` settings. The suite's floor per example."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from conformance import profiles
+    from conformance.strategies import gradients, optimizer_ids, requests, seeds
+    profiles.register()
+    shapes = [(3, 4), (4,), (4, 2), (2,)]
+    count = [0]
+
+    @settings(settings.get_profile("conformance-ci"), max_examples=n)
+    @given(data=st.data())
+    def draws_only(data: Any) -> None:
+        data.draw(requests(backend, "cpu", optimizer_choices=optimizer_ids(backend)))
+        data.draw(seeds())
+        for _ in range(data.draw(st.integers(1, 2))):
+            data.draw(gradients()).arrays(shapes, "float32")
+        count[0] += 1
+
+    draws_only()  # warm-up: strategies built, caches filled
+    count[0] = 0
+    started = time.perf_counter()
+    draws_only()
+    return (time.perf_counter() - started) / max(count[0], 1)
+
+
+def bare_seconds_per_example(backend: str, workload_log: str) -> float:
+    """Replay the logged workload with bare framework code in a child process (a clean interpreter,
+    framework imported and warmed up first); seconds per logged run."""
+    code = (f"import sys, json; sys.path.insert(0, {ROOT!r}); import conformance.benchmark as b; "
+            f"runs = json.load(open({workload_log!r}))['runs']; b._replay_{backend}(runs[:3]); "
+            f"print(b._replay_{backend}(runs) / len(runs))")
     if backend == "tf" and importlib.util.find_spec("torch") is not None:
         code = "import torch; " + code
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if out.returncode != 0:
+        raise RuntimeError(f"the bare {backend} replay failed:\n{out.stderr[-3000:]}")
     return float(out.stdout.strip().splitlines()[-1])
 
 
-_BUCKETS = (("model building", ("_build",)), ("snapshots and comparisons", ("snapshot", "compare", "differences",
-                                                                            "describe_difference")),
-            ("oracle", ("oracle.py",)))
+#: (bucket, path fragments), first match wins; C functions (``~``) count in their callers' buckets.
+_BUCKETS: Tuple[Tuple[str, Tuple[str, ...]], ...] = (
+    ("imports and start-up", ("<frozen importlib", "importlib/")),
+    ("framework (torch, TF, Keras)", ("/torch/", "/tensorflow/", "/keras/", "/tf_keras/", "/absl/")),
+    ("Hypothesis", ("/hypothesis/",)),
+    ("implementation under test", ("/reference/", "/tests/mutants/", "/tests/variants/")),
+    ("oracle", ("conformance/oracle.py",)),
+    ("suite: adapters (build, reset, snapshots)", ("conformance/adapters/",)),
+    ("suite: harness, checks, comparisons", ("conformance/",)),
+    ("NumPy", ("/numpy/",)),
+    ("pytest and xdist", ("/_pytest/", "/pluggy/", "/xdist/", "/execnet/")),
+)
+
+
+def _bucket_of(path: str) -> Optional[str]:
+    """The bucket of code at ``path``; ``None`` for code that only serves its caller (C functions,
+    the standard library, other third-party packages), whose time goes to the caller's bucket."""
+    for name, fragments in _BUCKETS:
+        if any(fragment in path for fragment in fragments):
+            return name
+    if path == "~" or path.startswith("<") or "/site-packages/" in path or "/lib/python3" in path:
+        return None
+    return _OTHER
+
+
+_OTHER = "other (runtime, gc, unattributed)"
+
+
+def _attribute(stats: Dict[Any, Any]) -> Dict[str, float]:
+    """Seconds per bucket: each function's own time goes to its bucket or, for helper code, to its
+    callers' buckets in proportion to the time each caller spent in it (recursively)."""
+    memo: Dict[Any, Dict[str, float]] = {}
+
+    def shares(key: Any, seen: frozenset) -> Dict[str, float]:
+        if key in memo:
+            return memo[key]
+        bucket = _bucket_of(key[0].replace(os.sep, "/"))
+        if bucket is not None:
+            return {bucket: 1.0}
+        callers = stats[key][4] if key in stats else {}
+        total = sum(c[2] for c in callers.values())
+        if not callers or total <= 0 or key in seen:
+            return {_OTHER: 1.0}
+        result: Dict[str, float] = {}
+        for caller, values in callers.items():
+            for name, share in shares(caller, seen | {key}).items():
+                result[name] = result.get(name, 0.0) + share * values[2] / total
+        memo[key] = result
+        return result
+
+    seconds: Dict[str, float] = {name: 0.0 for name, _ in _BUCKETS}
+    seconds[_OTHER] = 0.0
+    for key, (_, _, tottime, _, _) in stats.items():
+        for name, share in shares(key, frozenset()).items():
+            seconds[name] += tottime * share
+    return seconds
 
 
 def time_breakdown(backend: str, profile: str) -> Dict[str, float]:
-    """cProfile of IM-1, DF-1 and CC-3 in-process (one worker's view), bucketed; fractions of the total."""
+    """cProfile of IM-1, DF-1 and CC-3 in-process (one worker's view, start-up included), by where
+    the code lives; fractions of the total."""
     import pytest
     with tempfile.TemporaryDirectory() as tmp:
         profiler = cProfile.Profile()
         args = ["-q", "-p", "no:cacheprovider", "-p", "no:xdist", "--pyargs", "conformance.checks",
                 "--conformance-backend", backend, "--conformance-profile", profile, "--conformance-only",
-                "IM-1,DF-1,CC-3", "--rootdir", tmp, "-o", "addopts=", "--basetemp", os.path.join(tmp, "t")]
+                "IM-1,DF-1,CC-3", "--rootdir", tmp, "-o", "addopts=", "--basetemp", os.path.join(tmp, "t"),
+                "--assert=plain", "-p", "no:unraisableexception"]
         profiler.enable()
         pytest.main(args)
         profiler.disable()
-    stats = pstats.Stats(profiler).stats  # (file, line, name) -> (cc, nc, tottime, cumtime, callers)
-    total = sum(v[2] for v in stats.values())
-    buckets = {name: 0.0 for name, _ in _BUCKETS}
-    buckets.update({"framework calls": 0.0, "Hypothesis": 0.0, "imports and start-up": 0.0, "other": 0.0})
-    for (filename, _, function), (_, _, tottime, _, _) in stats.items():
-        path = filename.replace(os.sep, "/")
-        if "<frozen importlib" in path:
-            buckets["imports and start-up"] += tottime
-        elif "/hypothesis/" in path:
-            buckets["Hypothesis"] += tottime
-        elif any(part in path for part in ("/torch/", "/tensorflow/", "/keras/", "/tf_keras/")):
-            buckets["framework calls"] += tottime
-        elif path.endswith("oracle.py"):
-            buckets["oracle"] += tottime
-        elif "conformance/" in path and any(k in function for k in _BUCKETS[1][1]):
-            buckets["snapshots and comparisons"] += tottime
-        elif "conformance/adapters" in path and "_build" in function:
-            buckets["model building"] += tottime
-        else:
-            buckets["other"] += tottime
-    return {k: round(v / total, 3) for k, v in buckets.items()}
+    seconds = _attribute(pstats.Stats(profiler).stats)
+    total = sum(seconds.values()) or 1.0
+    return {k: round(v / total, 3) for k, v in seconds.items()}
 
 
 def mutant_metadata(path: str) -> Dict[str, Any]:
@@ -185,15 +334,19 @@ def mutant_metadata(path: str) -> Dict[str, Any]:
     return meta
 
 
-def time_to_kill(mutant_dir: str, limit: Optional[int], step: int = 1) -> Tuple[float, List[Dict[str, Any]]]:
+def time_to_kill(mutant_dir: str, limit: Optional[int], step: int = 1,
+                 backends: Sequence[str] = ("tf", "torch")) -> Tuple[float, List[Dict[str, Any]]]:
     """Median seconds from starting the CLI to the first failing verdict, over the mutant set (every
-    ``step``-th mutant in name order, at most ``limit``)."""
+    ``step``-th mutant in name order, at most ``limit``, those exposable on ``backends``)."""
     rows = []
     for path in sorted(glob.glob(os.path.join(mutant_dir, "[!_]*.py")))[::step][:limit]:
         meta = mutant_metadata(path)
         if meta.get("REQUIRES") and set(meta["REQUIRES"]) - {"keras3"}:
             continue  # needs CUDA or Keras 2: not this machine's default environment
-        backend = meta.get("BACKENDS", ("torch",))[0]
+        declared = [b for b in meta.get("BACKENDS", ("torch",)) if b in backends]
+        if not declared:
+            continue
+        backend = declared[0] if len(declared) == 1 else "all"  # as its author would gate it
         wall, code, document, started = run_cli(["--impl", path, "--backend", backend, "--profile", "quick",
                                                  "--level", meta.get("LEVEL", "core")])
         failed = [r for c in document.get("clauses", []) for r in c["results"] if r["status"] == "failed"]
@@ -245,16 +398,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     seconds, rates = profile_seconds(profiles, backends, extra)
     ratio, per_example = {}, {}
     for backend in backends:
-        suite = _suite_seconds_per_example(backend, "quick" if args.tiny else "ci")
-        bare = bare_seconds_per_example(backend, 20 if args.tiny else 300)
+        with tempfile.TemporaryDirectory() as tmp:
+            log = os.path.join(tmp, "workload.json")
+            suite = _suite_seconds_per_example(backend, "quick" if args.tiny else "ci", log)
+            bare = bare_seconds_per_example(backend, log)
         ratio[backend] = round(suite / bare, 2)
-        per_example[backend] = {"suite_s": round(suite, 5), "bare_s": round(bare, 5)}
-    median, rows = time_to_kill(args.mutants, 2 if args.tiny else None, args.mutant_step)
+        per_example[backend] = {"suite_s": round(suite, 5), "bare_s": round(bare, 5),
+                                "hypothesis_draws_only_s": round(hypothesis_seconds_per_example(backend), 5)}
+    median, rows = time_to_kill(args.mutants, 2 if args.tiny else None, args.mutant_step, backends)
     result = {
         "overhead_ratio": ratio, "per_example": per_example, "profile_seconds": seconds,
         "time_to_kill_median_s": median, "time_to_kill_sample": f"every {args.mutant_step}. mutant by name",
         "examples_per_second": rates,
-        "time_breakdown": {b: time_breakdown(b, "quick") for b in backends}, "mutants": rows,
+        "time_breakdown": {b: time_breakdown(b, "quick" if args.tiny else "ci") for b in backends}, "mutants": rows,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version()},
         "versions": {name: _version(name) for name in ("tensorflow-cpu", "tensorflow", "keras", "torch",
                                                         "numpy", "hypothesis")},

@@ -10,6 +10,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from conformance import workload
 from conformance.adapters.base import Adapter, Arrays, Pair, Snapshot, dense_of_sparse
 from conformance.compare import compare_lists, compare_mappings
 from conformance.invoke import call_impl
@@ -37,6 +38,7 @@ class Run:
         self.clause_id = clause_id
         self.adapter = adapter
         self.impl = impl
+        workload.start_run(requests, seed)
         self.pairs: List[Pair] = [adapter.pair(r, seed + i, index=i, fresh=fresh)
                                   for i, r in enumerate(requests)]
         self.deferred: Dict[str, List[Callable[[], Any]]] = {}
@@ -70,6 +72,7 @@ class Run:
         self.note(f"update_model({pair.name}, gradients {shapes_text(arrays)}"
                   f"{' as IndexedSlices rows ' + str(list(sparse_rows)) if sparse is not None else ''}, "
                   f"defer={defer}, deferred={self.deferred_text() if pass_deferred else None})")
+        workload.update(index, [a is not None for a in arrays], defer)
         result = call_impl(self.impl, pair.model, tensors, defer=defer, deferred=deferred)
         self.adapter.twin_update(pair, twin_arrays, defer, self.twin_deferred)
         return result
@@ -77,6 +80,7 @@ class Run:
     def flush(self) -> None:
         """Call every deferred callable (dict order, then list order), then clear both dicts."""
         self.note(f"flush {self.deferred_text()}")
+        workload.flush()
         for name, callables in list(self.deferred.items()):
             if not isinstance(callables, list):
                 self.fail(f"deferred[{name!r}] is a {type(callables).__name__}, not a list")

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from conformance import clauses, expect_fail, report
+from conformance import clauses, expect_fail, report, schedule
 from conformance.profiles import DEFAULT_PROFILE, PROFILES
 from conformance.selection import Selection, clause_of_test, expand, target_of_test
 
@@ -81,12 +81,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
-    # The longest checks first, so that the workers finish together; the rest in registry order.
+    # quick: shortest checks first (an early first verdict); otherwise longest first (workers finish
+    # together). Ties in registry order; non-checks last.
+    profile = config.getoption("conformance_profile")
     order = {clause.id: i for i, clause in enumerate(clauses.CLAUSES)}
-    first = {"EX-4": -1}  # a python -O child: it overlaps with the other worker's checks
-    items.sort(key=lambda item: (first.get(clause_of_test(item.name) or "", 0),
-                                 order.get(clause_of_test(item.name) or "", len(order))) if _is_check(item)
-               else (1, 0))
+    items.sort(key=lambda item: (0, schedule.sort_key(clause_of_test(item.name), profile),
+                                 order.get(clause_of_test(item.name) or "", len(order)))
+               if _is_check(item) else (1, 0.0, 0))
 
 
 _CHECK_FILES = frozenset(name for name in os.listdir(os.path.join(os.path.dirname(__file__), "checks"))

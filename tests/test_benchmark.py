@@ -32,3 +32,19 @@ def test_mutant_metadata_is_read_without_importing(tmp_path: Path) -> None:
     path = tmp_path / "m.py"
     path.write_text("import does_not_exist\nVIOLATES: tuple = ('IM-1',)\nBACKENDS = ('torch',)\nLEVEL = 'core'\n")
     assert mutant_metadata(str(path)) == {"VIOLATES": ("IM-1",), "BACKENDS": ("torch",), "LEVEL": "core"}
+
+
+@pytest.mark.parametrize("backend", ["tf", "torch"])
+def test_bare_replay_redoes_a_logged_workload(tmp_path: Path, backend: str) -> None:
+    """The bare side of overhead_ratio replays what a run logged: models, optimizers, scaler, updates."""
+    pytest.importorskip("tensorflow" if backend == "tf" else "torch")
+    from conformance.benchmark import bare_seconds_per_example
+    request = {"arch": "batchnorm", "dtype": "float64", "optimizer": "adam", "scaler": None, "device": "cpu",
+               "initial_scale": 16.0, "growth_interval": 3}
+    scaled = {**request, "arch": "dense", "dtype": "float32", "scaler": "lso" if backend == "tf" else "enabled"}
+    present = [True, True, True, True] if backend == "torch" else [True] * 6
+    runs = [{"requests": [request], "seed": 3, "ops": [["update", 0, present, False], ["flush"]]},
+            {"requests": [scaled], "seed": 4, "ops": [["update", 0, [True, False, True, True], False]]}]
+    log = tmp_path / "workload.json"
+    log.write_text(json.dumps({"runs": runs}))
+    assert bare_seconds_per_example(backend, str(log)) > 0

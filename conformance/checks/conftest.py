@@ -65,3 +65,9 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
     """No implementation code runs between checks: stop the hard-hang watchdog."""
     from conformance.invoke import disarm_watchdog
     disarm_watchdog()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Write the workload log when ``$CONFORMANCE_WORKLOAD_LOG`` asks for one (the benchmark)."""
+    from conformance import workload
+    workload.write()
