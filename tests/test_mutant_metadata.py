@@ -84,6 +84,7 @@ WITNESSES: Dict[str, Tuple[str, ...]] = {
     "torch_manual_unscale": ("torch_scaler",),
     "torch_missing_else_doubles": ("torch_immediate",),
     "torch_no_shape_check": ("torch_shape",),
+    "torch_shape_check_stops_at_none": ("torch_shape",),
     "torch_none_as_zeros": ("torch_none_gradient",),
     "torch_params_include_frozen": ("torch_frozen_bn",),
     "torch_params_sorted_by_name": ("torch_pairing",),

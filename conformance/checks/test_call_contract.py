@@ -146,6 +146,10 @@ def test_cc8_wrong_shape_raises(adapter, device, impl, data):
     kind = data.draw(st.sampled_from(["broadcastable", "transposed", "extra axis", "scalar"]), label="wrong shape")
     shape = _wrong_shape(arrays[index].shape, kind)
     arrays[index] = np.ones(shape, dtype=arrays[index].dtype)
+    # None gradients elsewhere (CC-6 allows them): a shape check must not stop at the first None
+    for other in data.draw(st.sets(st.sampled_from([i for i in range(len(arrays)) if i != index]), max_size=2),
+                           label="None gradients at"):
+        arrays[other] = None
     tensors = run.adapter.gradients(run.pairs[0], arrays)
     defer = data.draw(st.booleans(), label="defer")
     expect_raise(run, (Exception,), raw_call(run, run.pairs[0].model, tensors, defer, run.deferred),

@@ -530,13 +530,18 @@ def torch_length(target: Target) -> Observation:
 
 @scenario(("CC-8",), ("torch",))
 def torch_shape(target: Target) -> Observation:
-    """A broadcastable and a non-broadcastable wrong shape, immediate and deferred: raise, no change."""
+    """A broadcastable and a non-broadcastable wrong shape (the latter also after a None gradient),
+    immediate and deferred: raise, no change."""
     torch = _torch()
     net, deferred, observed = torch_net("sgd"), {}, {}
-    for label, bad in (("broadcastable", torch.ones(1)), ("mismatched", torch.ones(5))):
+    for label, bad in (("broadcastable", torch.ones(1)), ("mismatched", torch.ones(5)),
+                       ("after-none", torch.ones(5))):
         for defer in (False, True):
             gradients = torch_grads(net)
-            gradients[1] = bad
+            if label == "after-none":  # a checker that stops at the None lets .grad of 1, 2 change
+                gradients[0], gradients[3] = None, bad
+            else:
+                gradients[1] = bad
             observed[f"{label}-{defer}"] = {
                 "raised": outcome(lambda: target.update_model(net, gradients, defer, deferred)) not in ("none", "value"),
                 "state": torch_state(net), "deferred": shape_of(deferred)}
