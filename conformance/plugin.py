@@ -85,7 +85,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item
     # together). Ties in registry order; non-checks last.
     profile = config.getoption("conformance_profile")
     order = {clause.id: i for i, clause in enumerate(clauses.CLAUSES)}
-    items.sort(key=lambda item: (0, schedule.sort_key(clause_of_test(item.name), profile),
+    items.sort(key=lambda item: (0, schedule.sort_key(clause_of_test(item.name), target_of_test(item.name)[0],
+                                                      profile),
                                  order.get(clause_of_test(item.name) or "", len(order)))
                if _is_check(item) else (1, 0.0, 0))
 

@@ -8,22 +8,38 @@ two machines). Neither order changes a verdict; Hypothesis seeds each check inde
 """
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
-#: Seconds per check at ``--profile ci`` on this project's 2-core machine (max over Keras 3 and torch,
-#: idle, 2026-11-28); only their ranks matter. Parity checks on torch import TensorFlow for the
-#: other backend, hence their cost. Unknown clauses rank as 1 s.
-CI_SECONDS: Dict[str, float] = {
-    "CC-1": 1.7, "CC-2": 1.3, "CC-3": 2.0, "CC-4": 5.8, "CC-5": 3.1, "CC-6": 2.9, "CC-7": 0.2, "CC-8": 0.3,
-    "IM-1": 3.4, "IM-2": 0.4, "IM-3": 0.3, "IM-4": 0.5, "IM-5": 4.2,
-    "DF-1": 1.9, "DF-2": 1.8, "DF-3": 1.5, "DF-4": 0.4, "DF-5": 7.6, "DF-6": 0.1,
-    "EX-1": 0.1, "EX-2": 0.1, "EX-3": 0.05, "EX-4": 14.0, "EX-5": 0.2,
-    "MP-1": 0.5, "MP-2": 0.7, "MP-3": 5.2, "MP-4": 4.3, "MP-5": 0.4,
-    "PA-1": 6.9, "PA-2": 1.0, "PA-3": 7.0, "PA-4": 3.9, "XM-1": 2.1, "DOC-1": 0.4,
+#: Seconds per check at ``--profile ci`` on this project's 2-core machine, (Keras 3, torch), idle,
+#: 2026-11-28; only their ranks matter. ``None``: the clause does not apply to that backend. Parity
+#: checks on torch import TensorFlow for the other backend, hence their cost; PA-3 (CUDA) is a guess.
+CI_SECONDS: Dict[str, Tuple[Optional[float], Optional[float]]] = {
+    "CC-1": (1.7, 0.3), "CC-2": (1.3, 0.2), "CC-3": (2.0, 0.3), "CC-4": (5.8, 0.8), "CC-5": (3.1, None),
+    "CC-6": (2.9, 0.2), "CC-7": (0.2, 0.1), "CC-8": (0.3, 0.1),
+    "IM-1": (3.4, 0.5), "IM-2": (None, 0.4), "IM-3": (None, 0.3), "IM-4": (None, 0.5), "IM-5": (4.2, None),
+    "DF-1": (1.9, 0.3), "DF-2": (1.8, 0.3), "DF-3": (1.5, None), "DF-4": (None, 0.4), "DF-5": (7.6, 1.3),
+    "DF-6": (0.1, 0.05),
+    "EX-1": (0.1, 0.1), "EX-2": (0.1, 0.05), "EX-3": (None, 0.05), "EX-4": (14.0, 9.9), "EX-5": (0.2, 0.1),
+    "MP-1": (None, 0.5), "MP-2": (None, 0.7), "MP-3": (5.2, None), "MP-4": (2.7, 4.3), "MP-5": (None, 0.4),
+    "PA-1": (2.3, 6.9), "PA-2": (1.0, 0.3), "PA-3": (7.0, 7.0), "PA-4": (2.0, 3.9), "XM-1": (2.1, None),
+    "DOC-1": (0.4, 0.2),
 }
+_BACKEND_COLUMN = {"tf": 0, "torch": 1}
 
 
-def sort_key(clause_id: Optional[str], profile: str) -> float:
+def expected_seconds(clause_id: Optional[str], backend: Optional[str]) -> float:
+    """The check's expected cost on ``backend`` (the larger of the two when unknown; 1 s for an
+    unknown clause)."""
+    costs = CI_SECONDS.get(clause_id or "")
+    if costs is None:
+        return 1.0
+    column = _BACKEND_COLUMN.get(backend or "")
+    if column is not None and costs[column] is not None:
+        return float(costs[column])
+    return float(max(c for c in costs if c is not None))
+
+
+def sort_key(clause_id: Optional[str], backend: Optional[str], profile: str) -> float:
     """Smaller runs earlier: ascending expected cost for ``quick``, descending otherwise."""
-    cost = CI_SECONDS.get(clause_id or "", 1.0)
+    cost = expected_seconds(clause_id, backend)
     return cost if profile == "quick" else -cost
