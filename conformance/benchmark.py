@@ -361,7 +361,7 @@ def chart(result: Dict[str, Any], path: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 6))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (backend, buckets) in enumerate(result["time_breakdown"].items()):
         bottom = 0.0
@@ -370,7 +370,7 @@ def chart(result: Dict[str, Any], path: str) -> None:
             bottom += share
     left.set_title("where the time goes (IM-1, DF-1, CC-3 in-process)")
     left.set_ylabel("share of profiled time")
-    left.legend(fontsize=8, loc="upper right")
+    left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2)
     kills = sorted(r["time_to_kill_s"] for r in result["mutants"] if r["time_to_kill_s"] is not None)
     right.hist(kills, bins=min(20, max(1, len(kills))))
     right.axvline(result["time_to_kill_median_s"], color="k", linestyle="--",
