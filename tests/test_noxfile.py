@@ -257,6 +257,13 @@ def test_tox_mirrors_the_nox_environments() -> None:
     assert envs == {name[len("conformance-"):] for name in MATRIX} | {"conformance", "tests"}
 
 
+def test_tox_default_list_is_the_cpu_matrix() -> None:
+    """``tox`` / ``tox -l``: every CPU environment (what ``nox -t cpu`` runs), no CUDA one."""
+    listed = [e.strip() for e in tox_ini()["tox"]["env_list"].replace("\n", ",").split(",") if e.strip()]
+    cpu = [name.replace("conformance-", "") for name in MATRIX if name.endswith("-cpu")]
+    assert sorted(listed) == sorted(["conformance", "tests", *cpu])
+
+
 @pytest.mark.parametrize("framework", list(noxfile.CUDA_PROBES))
 def test_tox_cuda_probes_are_the_nox_probes(framework: str) -> None:
     statement, expression = noxfile.CUDA_PROBES[framework]

@@ -12,6 +12,7 @@ summary, survivors with their diffs, in ``--json`` (default ``build/mutation/sum
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import shutil
@@ -65,8 +66,9 @@ def config(module: str, backend: str, profile: str, timeout: float, copy: str) -
             f'test-command = "{command}"\n\n[cosmic-ray.distributor]\nname = "local"\n')
 
 
-def prepare_copy(work: str) -> str:
-    copy = os.path.join(work, "work")
+def prepare_copy(work: str, name: str = "work") -> str:
+    """A fresh copy of ``reference/`` (and the ``--impl`` shim) in ``work/name``."""
+    copy = os.path.join(work, name)
     if os.path.exists(copy):
         shutil.rmtree(copy)
     shutil.copytree(os.path.join(ROOT, "reference"), os.path.join(copy, "reference"),
@@ -120,6 +122,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--profile", default="quick", choices=("quick", "ci", "thorough"))
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant before it counts as killed")
     parser.add_argument("--json", default=os.path.join(WORK, "summary.json"))
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="files mutated at a time, each in its own copy of reference/ (default 1)")
     args = parser.parse_args(argv)
     files: List[Tuple[str, str]] = [tuple(p.split("=", 1)) for p in args.files.split(",") if p]  # type: ignore
     os.makedirs(WORK, exist_ok=True)
@@ -131,10 +135,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         if subprocess.run(command.split(), cwd=copy, env=env, capture_output=True).returncode != 0:
             print(f"baseline failed: {command}", file=sys.stderr)
             return 2
-    results = []
-    for module, backend in files:
-        results.append(run_file(module, backend, args.profile, args.timeout, WORK, copy))
-        print(json.dumps({k: v for k, v in results[-1].items() if k != "survivors"}), flush=True)
+    def one(entry: Tuple[str, str]) -> Dict[str, Any]:
+        module, backend = entry
+        # Cosmic Ray mutates its copy in place: sessions running at once need a copy each
+        own = copy if args.jobs == 1 else prepare_copy(WORK, "work-" + module.replace("/", "_").replace(".py", ""))
+        result = run_file(module, backend, args.profile, args.timeout, WORK, own)
+        print(json.dumps({k: v for k, v in result.items() if k != "survivors"}), flush=True)
+        return result
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(one, files))
     total = sum(r["mutants"] for r in results)
     killed = sum(r["outcomes"].get("killed", 0) for r in results)
     document = {"profile": args.profile, "files": results, "mutants": total, "killed": killed,
