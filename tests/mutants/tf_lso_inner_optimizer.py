@@ -12,7 +12,7 @@ _spec = spec_from_file_location("_update_model_mutant_base", Path(__file__).with
 base = module_from_spec(_spec)
 _spec.loader.exec_module(base)
 
-VIOLATES: tuple[str, ...] = ('MP-3',)
+VIOLATES: tuple[str, ...] = ('MP-3', 'MP-4')
 BACKENDS: tuple[str, ...] = ('tf',)
 LEVEL: str = 'core'
 REQUIRES: tuple[str, ...] = ()
