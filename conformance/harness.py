@@ -58,9 +58,14 @@ class Run:
         return self.adapter.trainable_shapes(self.pairs[index])
 
     def update(self, index: int, arrays: Arrays, defer: bool = False,
-               sparse_rows: Optional[Sequence[int]] = None, pass_deferred: bool = True) -> Any:
+               sparse_rows: Optional[Sequence[int]] = None, pass_deferred: bool = True,
+               defaults: bool = False) -> Any:
         """Call ``update_model`` on model ``index`` with gradients ``arrays`` (canonical layout),
-        and do what the contract says to the twin. Returns what the implementation returned."""
+        and do what the contract says to the twin. Returns what the implementation returned.
+        ``defaults``: call ``update_model(model, gradients)``, relying on ``defer=False`` and
+        ``deferred=None`` being the defaults (only for an immediate call with nothing pending)."""
+        if defaults and (defer or self.deferred or self.twin_deferred):
+            raise ValueError("defaults=True is an immediate call with nothing deferred")
         pair = self.pairs[index]
         tensors = self.adapter.gradients(pair, arrays, sparse_rows)
         self.caller_gradients.append((tensors, self.adapter.tensor_values(tensors)))
@@ -70,10 +75,14 @@ class Run:
             twin_arrays[sparse] = dense_of_sparse(arrays[sparse], sparse_rows)
         deferred = self.deferred if pass_deferred else None
         self.note(f"update_model({pair.name}, gradients {shapes_text(arrays)}"
-                  f"{' as IndexedSlices rows ' + str(list(sparse_rows)) if sparse is not None else ''}, "
-                  f"defer={defer}, deferred={self.deferred_text() if pass_deferred else None})")
+                  f"{' as IndexedSlices rows ' + str(list(sparse_rows)) if sparse is not None else ''}"
+                  + (")  # defer and deferred left to their defaults" if defaults else
+                     f", defer={defer}, deferred={self.deferred_text() if pass_deferred else None})"))
         workload.update(index, [a is not None for a in arrays], defer)
-        result = call_impl(self.impl, pair.model, tensors, defer=defer, deferred=deferred)
+        if defaults:
+            result = call_impl(self.impl, pair.model, tensors)
+        else:
+            result = call_impl(self.impl, pair.model, tensors, defer=defer, deferred=deferred)
         self.adapter.twin_update(pair, twin_arrays, defer, self.twin_deferred)
         return result
 

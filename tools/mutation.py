@@ -116,6 +116,24 @@ def summarise(module: str, backend: str, records: List[Any], seconds: float) -> 
             "survivors": survivors}
 
 
+def table(dbs: List[str]) -> str:
+    """Markdown rows, one per mutant of the given Cosmic Ray databases: file, line, operator,
+    outcome, and the line as it stands in this checkout's ``reference/``."""
+    rows = []
+    for db in dbs:
+        dump = subprocess.run([*cosmic_ray(), "dump", db], check=True, capture_output=True, text=True).stdout
+        for item, result in (json.loads(line) for line in dump.splitlines() if line.strip()):
+            mutation = item["mutations"][0]
+            outcome = (result or {}).get("test_outcome") or (result or {}).get("worker_outcome") or "pending"
+            line = mutation["start_pos"][0]
+            with open(os.path.join(ROOT, mutation["module_path"]), encoding="utf-8") as handle:
+                text = handle.read().splitlines()[line - 1].strip()
+            rows.append((mutation["module_path"], line, mutation["operator_name"].split("/")[-1], outcome, text))
+    lines = ["| file | line | operator | outcome | line as written |", "|---|---|---|---|---|"]
+    lines += [f"| `{f}` | {n} | `{op}` | {out} | `{text}` |" for f, n, op, out, text in sorted(rows)]
+    return "\n".join(lines)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.mutation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", default=DEFAULT_FILES, help="FILE=BACKEND,... (default: all of reference/)")
@@ -124,7 +142,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--json", default=os.path.join(WORK, "summary.json"))
     parser.add_argument("--jobs", type=int, default=1,
                         help="files mutated at a time, each in its own copy of reference/ (default 1)")
+    parser.add_argument("--table", nargs="+", metavar="DB",
+                        help="print the Markdown table of these finished databases, run nothing")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(args.table))
+        return 0
     files: List[Tuple[str, str]] = [tuple(p.split("=", 1)) for p in args.files.split(",") if p]  # type: ignore
     os.makedirs(WORK, exist_ok=True)
     copy = prepare_copy(WORK)

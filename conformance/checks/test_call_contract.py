@@ -36,6 +36,12 @@ def test_cc1_returns_none(adapter, device, impl, data):
     if problem:
         raise ClauseViolation("CC-1", problem)
     run = draw_run("CC-1", adapter, impl, device, data, archs=("dense", "batchnorm"))
+    if data.draw(st.booleans(), label="first call with the signature's defaults"):
+        result = run.update(0, draw_arrays(run, data, label="gradients 0"), defaults=True)
+        if result is not None:
+            run.fail(f"update_model returned {result!r:.100} ({type(result).__name__}), not None")
+        run.expect_twin("after update_model(model, gradients): the defaults defer=False, deferred=None "
+                        "update now")
     for call, defer in enumerate(data.draw(st.lists(st.booleans(), min_size=1, max_size=3), label="defer"), 1):
         result = run.update(0, draw_arrays(run, data, label=f"gradients {call}"), defer=defer)
         if result is not None:
@@ -139,20 +145,28 @@ def _wrong_shape(shape: tuple, kind: str) -> tuple:
 @capped(30)
 @given(data=st.data())
 def test_cc8_wrong_shape_raises(adapter, device, impl, data):
-    run = draw_run("CC-8", adapter, impl, device, data, archs=("dense", "conv"))
+    # TF, one example in four: the wrong gradient is the embedding's, as IndexedSlices whose
+    # dense_shape is wrong (a check that reads only .shape of dense tensors misses it)
+    sparse = adapter.backend == "tf" and data.draw(st.integers(0, 3), label="IndexedSlices case") == 0
+    run = draw_run("CC-8", adapter, impl, device, data, archs=("embedding",) if sparse else ("dense", "conv"))
     prime(run, data)
     arrays = draw_arrays(run, data)
-    index = data.draw(st.integers(0, len(arrays) - 1), label="wrong gradient index")
-    kind = data.draw(st.sampled_from(["broadcastable", "transposed", "extra axis", "scalar"]), label="wrong shape")
+    index = run.adapter.sparse_index(run.pairs[0]) if sparse else \
+        data.draw(st.integers(0, len(arrays) - 1), label="wrong gradient index")
+    kind = data.draw(st.sampled_from(["broadcastable", "transposed", "extra axis"] + ([] if sparse else ["scalar"])),
+                     label="wrong shape")
     shape = _wrong_shape(arrays[index].shape, kind)
     arrays[index] = np.ones(shape, dtype=arrays[index].dtype)
     # None gradients elsewhere (CC-6 allows them): a shape check must not stop at the first None
     for other in data.draw(st.sets(st.sampled_from([i for i in range(len(arrays)) if i != index]), max_size=2),
                            label="None gradients at"):
         arrays[other] = None
-    tensors = run.adapter.gradients(run.pairs[0], arrays)
+    rows = data.draw(st.lists(st.integers(0, 11), min_size=1, max_size=4), label="IndexedSlices rows") \
+        if sparse else None
+    tensors = run.adapter.gradients(run.pairs[0], arrays, rows)
     defer = data.draw(st.booleans(), label="defer")
     expect_raise(run, (Exception,), raw_call(run, run.pairs[0].model, tensors, defer, run.deferred),
-                 f"update_model with gradient {index} of shape {shape} ({kind}) for a variable of shape "
+                 f"update_model with gradient {index} of shape {shape} ({kind})"
+                 f"{' as IndexedSlices rows ' + str(rows) if rows else ''} for a variable of shape "
                  f"{run.shapes()[index]}, defer={defer}")
     count_example()

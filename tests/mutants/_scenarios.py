@@ -681,13 +681,18 @@ def tf_length(target: Target) -> Observation:
 
 @scenario(("CC-8",), ("tf",))
 def tf_shape(target: Target) -> Observation:
-    """A broadcastable and a non-broadcastable wrong shape, immediate and deferred: raise, no change."""
+    """A broadcastable and a non-broadcastable wrong shape, and ``IndexedSlices`` with a wrong
+    ``dense_shape`` for a kernel, immediate and deferred: raise, no change."""
     tf = _tf()
     net, deferred, observed = tf_net("momentum"), {}, {}
-    for label, bad in (("broadcastable", tf.ones((1,))), ("mismatched", tf.ones((5,)))):
+    rows, columns = net.trainable_variables[0].shape
+    sparse = tf.IndexedSlices(values=tf.ones((2, columns + 1)), indices=tf.constant([0, 1], dtype=tf.int64),
+                              dense_shape=tf.constant([rows, columns + 1], dtype=tf.int64))
+    for label, bad, at in (("broadcastable", tf.ones((1,)), 1), ("mismatched", tf.ones((5,)), 1),
+                           ("indexed-slices", sparse, 0)):
         for defer in (False, True):
             gradients = tf_grads(net)
-            gradients[1] = bad
+            gradients[at] = bad
             observed[f"{label}-{defer}"] = {
                 "raised": outcome(lambda: target.update_model(net, gradients, defer, deferred)) not in ("none", "value"),
                 "state": tf_state(net), "deferred": shape_of(deferred)}
