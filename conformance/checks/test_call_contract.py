@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from conformance.checks.scenarios import (draw_arrays, draw_run, expect_raise, immediate_updates, prime,
                                           raw_call)
 from conformance.checks.support import capped, count_example
-from conformance.strategies import optimizer_ids, sparse_rows
+from conformance.compare import compare_lists, compare_mappings
+from conformance.harness import Run
+from conformance.strategies import optimizer_ids, requests, seeds, sparse_rows
 from conformance.violation import ClauseViolation
 
 
@@ -35,13 +37,26 @@ def test_cc1_returns_none(adapter, device, impl, data):
     problem = _signature_problem(impl)
     if problem:
         raise ClauseViolation("CC-1", problem)
-    run = draw_run("CC-1", adapter, impl, device, data, archs=("dense", "batchnorm"))
+    request = data.draw(requests(adapter.backend, device, archs=("dense", "batchnorm")), label="model")
+    seed = data.draw(seeds(), label="weights seed")
+    run = Run("CC-1", adapter, impl, [request], seed)
     if data.draw(st.booleans(), label="first call with the signature's defaults"):
-        result = run.update(0, draw_arrays(run, data, label="gradients 0"), defaults=True)
+        # update_model(model, gradients) must do what the call with the defaults written out does
+        # (whether that is right is IM-1's to judge): same model, same start, same gradients
+        arrays = draw_arrays(run, data, label="gradients 0")
+        result = run.update(0, arrays, defaults=True)
         if result is not None:
             run.fail(f"update_model returned {result!r:.100} ({type(result).__name__}), not None")
-        run.expect_twin("after update_model(model, gradients): the defaults defer=False, deferred=None "
-                        "update now")
+        by_default, transcript = run.snapshot(0), run.transcript
+        run = Run("CC-1", adapter, impl, [request], seed)  # the same model, reset
+        run.transcript = transcript + ["(the same model reset to the same weights)"]
+        run.update(0, arrays, pass_deferred=False)
+        explicit = run.snapshot(0)
+        lines = compare_lists("weights", by_default.weights, explicit.weights)
+        lines += compare_mappings("optimizer", by_default.slots, explicit.slots)
+        if lines:
+            run.fail("update_model(model, gradients) did not do what update_model(model, gradients, defer=False, "
+                     "deferred=None) does: the signature's defaults differ", *lines[:6])
     for call, defer in enumerate(data.draw(st.lists(st.booleans(), min_size=1, max_size=3), label="defer"), 1):
         result = run.update(0, draw_arrays(run, data, label=f"gradients {call}"), defer=defer)
         if result is not None:
