@@ -94,7 +94,7 @@ def _replay_torch(runs: List[Dict[str, Any]]) -> float:
     on first use, then reused, as the suite does): reset both models' weights from the seed and build
     their optimizers (and scaler) afresh; per update, the gradient tensors, ``.grad``, one
     ``step()`` (through the scaler if any) and ``.grad`` cleared, on the model and on its twin, then
-    every weight, optimizer state entry and ``.grad`` of both read back to NumPy."""
+    every weight and optimizer state entry of both read back to NumPy."""
     import numpy as np
     import torch
     from conformance import optimizers
@@ -144,8 +144,7 @@ def _replay_torch(runs: List[Dict[str, Any]]) -> float:
                     model.optimizer.scaler.update()
                 for p in params:
                     p.grad = None
-                [p.detach().numpy().copy() for p in params]
-                [p.grad for p in params]
+                [p.detach().numpy().copy() for p in params]  # .grad was just cleared: nothing to read
                 [{k: v.numpy().copy() if isinstance(v, torch.Tensor) else v for k, v in s.items()}
                  for s in model.optimizer.state.values()]
     return time.perf_counter() - started

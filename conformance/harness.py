@@ -38,6 +38,7 @@ class Run:
         self.clause_id = clause_id
         self.adapter = adapter
         self.impl = impl
+        self.seed = seed
         workload.start_run(requests, seed)
         self.pairs: List[Pair] = [adapter.pair(r, seed + i, index=i, fresh=fresh)
                                   for i, r in enumerate(requests)]

@@ -78,8 +78,24 @@ def prepare_copy(work: str, name: str = "work") -> str:
     return copy
 
 
+def _stem(module: str) -> str:
+    """``reference/_tf.py`` -> ``reference__tf``: the name of a file's database, config and copy."""
+    return module.replace("/", "_").replace(".py", "")
+
+
+def _records(db: str, cwd: Optional[str] = None) -> List[Any]:
+    """``cosmic-ray dump`` of a database: ``[work_item, result]`` pairs."""
+    dump = subprocess.run([*cosmic_ray(), "dump", db], cwd=cwd, check=True, capture_output=True, text=True,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")).stdout
+    return [json.loads(line) for line in dump.splitlines() if line.strip()]
+
+
+def _outcome(result: Optional[Dict[str, Any]]) -> str:
+    return (result or {}).get("test_outcome") or (result or {}).get("worker_outcome") or "pending"
+
+
 def run_file(module: str, backend: str, profile: str, timeout: float, work: str, copy: str) -> Dict[str, Any]:
-    stem = module.replace("/", "_").replace(".py", "")
+    stem = _stem(module)
     cfg = os.path.join(work, f"{stem}.toml")
     db = os.path.join(work, f"{stem}.sqlite")
     with open(cfg, "w", encoding="utf-8") as handle:
@@ -91,10 +107,7 @@ def run_file(module: str, backend: str, profile: str, timeout: float, work: str,
     started = time.time()
     subprocess.run([*cosmic_ray(), "init", cfg, db], cwd=copy, env=env, check=True)
     subprocess.run([*cosmic_ray(), "exec", cfg, db], cwd=copy, env=env, check=True)
-    dump = subprocess.run([*cosmic_ray(), "dump", db], cwd=copy, env=env, check=True, capture_output=True,
-                          text=True).stdout
-    return summarise(module, backend, [json.loads(line) for line in dump.splitlines() if line.strip()],
-                     time.time() - started)
+    return summarise(module, backend, _records(db, cwd=copy), time.time() - started)
 
 
 def summarise(module: str, backend: str, records: List[Any], seconds: float) -> Dict[str, Any]:
@@ -102,7 +115,7 @@ def summarise(module: str, backend: str, records: List[Any], seconds: float) -> 
     counts: Dict[str, int] = {}
     survivors = []
     for item, result in records:
-        outcome = (result or {}).get("test_outcome") or (result or {}).get("worker_outcome") or "pending"
+        outcome = _outcome(result)
         counts[outcome] = counts.get(outcome, 0) + 1
         if outcome == "survived":
             mutation = item["mutations"][0]
@@ -120,15 +133,16 @@ def table(dbs: List[str]) -> str:
     """Markdown rows, one per mutant of the given Cosmic Ray databases: file, line, operator,
     outcome, and the line as it stands in this checkout's ``reference/``."""
     rows = []
+    sources: Dict[str, List[str]] = {}
     for db in dbs:
-        dump = subprocess.run([*cosmic_ray(), "dump", db], check=True, capture_output=True, text=True).stdout
-        for item, result in (json.loads(line) for line in dump.splitlines() if line.strip()):
+        for item, result in _records(db):
             mutation = item["mutations"][0]
-            outcome = (result or {}).get("test_outcome") or (result or {}).get("worker_outcome") or "pending"
-            line = mutation["start_pos"][0]
-            with open(os.path.join(ROOT, mutation["module_path"]), encoding="utf-8") as handle:
-                text = handle.read().splitlines()[line - 1].strip()
-            rows.append((mutation["module_path"], line, mutation["operator_name"].split("/")[-1], outcome, text))
+            path, line = mutation["module_path"], mutation["start_pos"][0]
+            if path not in sources:
+                with open(os.path.join(ROOT, path), encoding="utf-8") as handle:
+                    sources[path] = handle.read().splitlines()
+            rows.append((path, line, mutation["operator_name"].split("/")[-1], _outcome(result),
+                         sources[path][line - 1].strip()))
     lines = ["| file | line | operator | outcome | line as written |", "|---|---|---|---|---|"]
     lines += [f"| `{f}` | {n} | `{op}` | {out} | `{text}` |" for f, n, op, out, text in sorted(rows)]
     return "\n".join(lines)
@@ -161,7 +175,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     def one(entry: Tuple[str, str]) -> Dict[str, Any]:
         module, backend = entry
         # Cosmic Ray mutates its copy in place: sessions running at once need a copy each
-        own = copy if args.jobs == 1 else prepare_copy(WORK, "work-" + module.replace("/", "_").replace(".py", ""))
+        own = copy if args.jobs == 1 else prepare_copy(WORK, "work-" + _stem(module))
         result = run_file(module, backend, args.profile, args.timeout, WORK, own)
         print(json.dumps({k: v for k, v in result.items() if k != "survivors"}), flush=True)
         return result

@@ -14,7 +14,7 @@ from conformance.checks.scenarios import (draw_arrays, draw_run, expect_raise, i
 from conformance.checks.support import capped, count_example
 from conformance.compare import compare_lists, compare_mappings
 from conformance.harness import Run
-from conformance.strategies import optimizer_ids, requests, seeds, sparse_rows
+from conformance.strategies import optimizer_ids, sparse_rows
 from conformance.violation import ClauseViolation
 
 
@@ -37,9 +37,7 @@ def test_cc1_returns_none(adapter, device, impl, data):
     problem = _signature_problem(impl)
     if problem:
         raise ClauseViolation("CC-1", problem)
-    request = data.draw(requests(adapter.backend, device, archs=("dense", "batchnorm")), label="model")
-    seed = data.draw(seeds(), label="weights seed")
-    run = Run("CC-1", adapter, impl, [request], seed)
+    run = draw_run("CC-1", adapter, impl, device, data, archs=("dense", "batchnorm"))
     if data.draw(st.booleans(), label="first call with the signature's defaults"):
         # update_model(model, gradients) must do what the call with the defaults written out does
         # (whether that is right is IM-1's to judge): same model, same start, same gradients
@@ -48,7 +46,7 @@ def test_cc1_returns_none(adapter, device, impl, data):
         if result is not None:
             run.fail(f"update_model returned {result!r:.100} ({type(result).__name__}), not None")
         by_default, transcript = run.snapshot(0), run.transcript
-        run = Run("CC-1", adapter, impl, [request], seed)  # the same model, reset
+        run = Run("CC-1", adapter, impl, [run.pairs[0].request], run.seed)  # the same model, reset
         run.transcript = transcript + ["(the same model reset to the same weights)"]
         run.update(0, arrays, pass_deferred=False)
         explicit = run.snapshot(0)
