@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -27,9 +28,30 @@ def subjects(names: str) -> List[Tuple[str, str, str]]:
     return [s for s in found if not wanted or s[0] in wanted]
 
 
+def suite_commit() -> str:
+    """The commit the runs check out (``+dirty`` when the working tree differs from it)."""
+    def git(*words: str) -> str:
+        return subprocess.run(["git", *words], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    return commit + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def seeds_by_subject(overrides: List[str]) -> Dict[str, List[int]]:
+    """``NAME=S1,S2`` overrides of ``--seeds`` for single subjects (an empty list skips the subject)."""
+    chosen: Dict[str, List[int]] = {}
+    for item in overrides:
+        name, sep, seeds = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--seeds-for {item!r}: expected NAME=SEEDS")
+        chosen[name] = [int(s) for s in seeds.split(",") if s]
+    return chosen
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.flakiness", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="1,2", help="comma-separated seeds (default 1,2)")
+    parser.add_argument("--seeds-for", action="append", default=[], metavar="NAME=SEEDS",
+                        help="other seeds for one implementation (repeatable; NAME= with no seeds skips it)")
     parser.add_argument("--profile", default="ci", choices=("quick", "ci", "thorough"))
     parser.add_argument("--backends", default="tf,torch")
     parser.add_argument("--impls", default="", help="names to run (reference, variant names; default all)")
@@ -40,9 +62,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--note", default="", help="a sentence for the table (why this N)")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s]
+    overrides = seeds_by_subject(args.seeds_for)
     planned = [(name, level, SuiteRun(impl, backend, level, args.profile, ("--workers", "1", "--seed", str(seed))))
-               for seed in seeds for name, impl, level in subjects(args.impls)
+               for name, impl, level in subjects(args.impls) for seed in overrides.get(name, seeds)
                for backend in args.backends.split(",") if backend]
+    commit = suite_commit()
     planned.sort(key=lambda p: -kill_table.cost(p[2]))
     started = time.time()
 
@@ -53,15 +77,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     results = run_all([p[2] for p in planned], args.jobs, progress)
     rows: List[Dict[str, Any]] = [
         {"impl": name, "level": level, "backend": r.run.backend, "seed": int(r.run.args[-1]), "profile": args.profile,
-         "exit": r.exit_code, "failed": r.failed, "wall_s": r.wall_s, "command": r.run.shell(),
+         "commit": commit, "exit": r.exit_code, "failed": r.failed, "wall_s": r.wall_s, "command": r.run.shell(),
          **({"output_tail": r.tail[-1500:]} if r.exit_code != 0 else {})}
         for (name, level, _), r in zip(planned, results)]
     document = kill_table.load(args.json)
     old = document.get("flakiness", {})
     keys = {(r["impl"], r["backend"], r["seed"], r["profile"]) for r in rows}
     kept = [r for r in old.get("runs", []) if (r["impl"], r["backend"], r["seed"], r["profile"]) not in keys]
+    command = "python -m tools.flakiness " + " ".join(argv if argv is not None else sys.argv[1:])
     document["flakiness"] = {
-        "command": "python -m tools.flakiness " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command,
+        "commands": (old.get("commands", [old["command"]] if "command" in old else []) if kept else []) + [command],
         "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(started)),
         "duration_s": round(time.time() - started, 1) + (old.get("duration_s", 0) if kept else 0),
         "note": args.note or old.get("note", ""),

@@ -64,8 +64,11 @@ def flakiness_md(flaky: Dict[str, Any]) -> List[str]:
     runs = flaky["runs"]
     failures = [r for r in runs if r["exit"] != 0]
     seeds = sorted({r["seed"] for r in runs})
+    commands = flaky.get("commands", [flaky["command"]])
+    commits = sorted({r.get("commit", "not recorded") for r in runs})
     lines = ["## Flakiness: the ci profile under different seeds", "",
-             f"Command: `{flaky['command']}` (started {flaky['started_utc']} UTC, {flaky['duration_s']:g} s). "
+             f"Command{'s' if len(commands) > 1 else ''}: {'; '.join(f'`{c}`' for c in commands)} (last started "
+             f"{flaky['started_utc']} UTC, {flaky['duration_s']:g} s in all; the suite at {', '.join(commits)}). "
              f"N = {len(seeds)} seeds ({', '.join(map(str, seeds))}) x {len({r['impl'] for r in runs})} "
              f"implementations x {len({r['backend'] for r in runs})} backends = {len(runs)} runs; each run: "
              "`python -m conformance --impl IMPL --backend B --level LEVEL --profile ci --seed S --workers 1` "
