@@ -14,7 +14,7 @@ from typing import Any, Dict, List
 import pytest
 
 from conformance import clauses
-from tools import kill_table
+from tools import flakiness, kill_table, kill_table_doc
 from tools.suite_runs import RunResult, SuiteRun
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,3 +123,22 @@ def test_runs_follow_the_metadata() -> None:
     cuda = kill_table.Mutant("c", "c.py", ("PA-3",), ("torch",), "core", ("cuda",))
     assert kill_table.mutant_runs(cuda, options, have_cuda=False) == ([], "needs a CUDA device; torch sees none here")
     assert "--device" in kill_table.mutant_runs(cuda, options, have_cuda=True)[0][0].args
+
+
+def test_flakiness_seed_overrides() -> None:
+    assert flakiness.seeds_by_subject(["reference=11,12", "fe_style_core="]) == {"reference": [11, 12],
+                                                                               "fe_style_core": []}
+    with pytest.raises(SystemExit):
+        flakiness.seeds_by_subject(["reference"])
+
+
+def test_flakiness_section_names_every_command_commit_and_failure() -> None:
+    def run(impl: str, seed: int, commit: str, exit_code: int = 0) -> Dict[str, Any]:
+        return {"impl": impl, "level": "strict", "backend": "tf", "seed": seed, "profile": "ci", "commit": commit,
+                "exit": exit_code, "failed": ["IM-1"] if exit_code else [], "wall_s": 1.0}
+    text = "\n".join(kill_table_doc.flakiness_md({
+        "command": "second", "commands": ["first", "second"], "started_utc": "t", "duration_s": 2.0,
+        "runs": [run("reference", 1, "aaa"), run("reference", 2, "bbb", exit_code=1)]}))
+    assert "`first`; `second`" in text and "aaa, bbb" in text
+    assert "**1 failing runs.**" in text and "seed 2: IM-1" in text
+
