@@ -142,3 +142,16 @@ def test_flakiness_section_names_every_command_commit_and_failure() -> None:
     assert "`first`; `second`" in text and "aaa, bbb" in text
     assert "**1 failing runs.**" in text and "seed 2: IM-1" in text
 
+
+
+#: How many seeds the flakiness runs must cover per correct implementation and backend (issue 7).
+FLAKINESS_SEEDS = 20
+
+
+def test_flakiness_runs_cover_every_correct_implementation(document: Dict[str, Any]) -> None:
+    runs = document["flakiness"]["runs"]
+    assert [r["command"] for r in runs if r["exit"] != 0] == [], "a correct implementation failed under some seed"
+    for name in ["reference"] + [v.name for v in VARIANTS]:
+        for backend in ("tf", "torch"):
+            seeds = {r["seed"] for r in runs if r["impl"] == name and r["backend"] == backend and r["profile"] == "ci"}
+            assert len(seeds) >= FLAKINESS_SEEDS, (name, backend, sorted(seeds))
