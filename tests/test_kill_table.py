@@ -143,7 +143,6 @@ def test_flakiness_section_names_every_command_commit_and_failure() -> None:
     assert "**1 failing runs.**" in text and "seed 2: IM-1" in text
 
 
-
 #: How many seeds the flakiness runs must cover per correct implementation and backend (issue 7).
 FLAKINESS_SEEDS = 20
 

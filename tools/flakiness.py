@@ -87,7 +87,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     command = "python -m tools.flakiness " + " ".join(argv if argv is not None else sys.argv[1:])
     document["flakiness"] = {
         "command": command,
-        "commands": (old.get("commands", [old["command"]] if "command" in old else []) if kept else []) + [command],
+        "commands": ((old.get("commands") or [old["command"]]) if kept else []) + [command],
         "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(started)),
         "duration_s": round(time.time() - started, 1) + (old.get("duration_s", 0) if kept else 0),
         "note": args.note or old.get("note", ""),
