@@ -86,6 +86,7 @@ def test_cc4_caller_gradients_untouched(adapter, device, impl, data):
     scalers = (None, "enabled") if adapter.backend == "torch" else (None, "lso")
     run = draw_run("CC-4", adapter, impl, device, data, scalers=scalers,
                    optimizer_choices=optimizer_ids(adapter.backend, scale_invariant=False))
+    run.watch_caller_gradients = True
     for call, defer in enumerate(data.draw(st.lists(st.booleans(), min_size=1, max_size=4), label="defer"), 1):
         run.update(0, draw_arrays(run, data, label=f"gradients {call}"), defer=defer)
         run.expect_caller_gradients_intact()
