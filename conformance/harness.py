@@ -44,6 +44,9 @@ class Run:
                                   for i, r in enumerate(requests)]
         self.deferred: Dict[str, List[Callable[[], Any]]] = {}
         self.twin_deferred: Dict[str, List[Callable[[], Any]]] = {}
+        #: (tensors, copies) of every gradient list handed over, kept only when a check watches them
+        #: (CC-4: copying each tensor back costs every other check time for nothing)
+        self.watch_caller_gradients = False
         self.caller_gradients: List[tuple] = []
         self.transcript: List[str] = [f"model {p.name}: {p.request} (weights from seed {seed + i})"
                                       for i, p in enumerate(self.pairs)]
@@ -69,7 +72,8 @@ class Run:
             raise ValueError("defaults=True is an immediate call with nothing deferred")
         pair = self.pairs[index]
         tensors = self.adapter.gradients(pair, arrays, sparse_rows)
-        self.caller_gradients.append((tensors, self.adapter.tensor_values(tensors)))
+        if self.watch_caller_gradients:
+            self.caller_gradients.append((tensors, self.adapter.tensor_values(tensors)))
         sparse = self.adapter.sparse_index(pair) if sparse_rows is not None else None
         twin_arrays = list(arrays)
         if sparse is not None and arrays[sparse] is not None:
@@ -171,7 +175,10 @@ class Run:
             self.fail(f"{what}: .grad changed", *lines[:8])
 
     def expect_caller_gradients_intact(self) -> None:
-        """CC-4: every gradient tensor handed over still holds its original values."""
+        """CC-4: every gradient tensor handed over (since ``watch_caller_gradients`` was set) still
+        holds its original values."""
+        if not self.watch_caller_gradients:
+            raise ValueError("set watch_caller_gradients before the calls whose gradients are checked")
         for call, (tensors, original) in enumerate(self.caller_gradients, start=1):
             lines = compare_lists(f"call {call} gradients", self.adapter.tensor_values(tensors), original,
                                   exact=True)

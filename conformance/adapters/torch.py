@@ -41,6 +41,16 @@ def to_canonical(value: torch.Tensor, owner: torch.nn.Module) -> np.ndarray:
     return array
 
 
+def canonical_shape(shape: Sequence[int], owner: torch.nn.Module) -> Tuple[int, ...]:
+    """The Keras-layout shape of a torch tensor of ``shape`` held by ``owner`` (no copy made)."""
+    shape = tuple(shape)
+    if len(shape) == 2 and isinstance(owner, torch.nn.Linear):
+        return shape[::-1]
+    if len(shape) == 4:
+        return (shape[2], shape[3], shape[1], shape[0])
+    return shape
+
+
 def from_canonical(array: np.ndarray, owner: torch.nn.Module) -> np.ndarray:
     if array.ndim == 2 and isinstance(owner, torch.nn.Linear):
         return array.T
@@ -58,10 +68,10 @@ def _owners(model: torch.nn.Module) -> Dict[int, torch.nn.Module]:
 
 
 def _scaler(request: ModelRequest) -> Any:
+    if request.scaler is None:
+        return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if request.scaler is None:
-            return None
         if request.scaler == "enabled":
             scaler = torch.amp.GradScaler(request.device, init_scale=request.initial_scale,
                                           growth_interval=request.growth_interval)
@@ -109,7 +119,7 @@ class TorchAdapter(Adapter):
             owners = _owners(model)
             with torch.no_grad():
                 for p in trainable(model):
-                    shape = to_canonical(p, owners[id(p)]).shape
+                    shape = canonical_shape(p.shape, owners[id(p)])
                     value = from_canonical(rng.normal(0.0, 0.5, shape), owners[id(p)])
                     p.copy_(torch.as_tensor(np.ascontiguousarray(value)))
                     p.grad = None
@@ -125,16 +135,7 @@ class TorchAdapter(Adapter):
 
     def trainable_shapes(self, pair: Pair) -> List[Tuple[int, ...]]:
         owners = _owners(pair.model)
-        shapes = []
-        for p in trainable(pair.model):
-            shape = tuple(p.shape)
-            owner = owners[id(p)]
-            if len(shape) == 2 and isinstance(owner, torch.nn.Linear):
-                shape = shape[::-1]
-            elif len(shape) == 4:
-                shape = (shape[2], shape[3], shape[1], shape[0])
-            shapes.append(shape)
-        return shapes
+        return [canonical_shape(p.shape, owners[id(p)]) for p in trainable(pair.model)]
 
     def sparse_index(self, pair: Pair) -> Optional[int]:
         return 0 if pair.request.arch == "embedding" else None
