@@ -124,6 +124,8 @@ class Run:
 
     def differences(self, index: int = 0, slots: bool = True, grads: bool = True) -> List[str]:
         """How model ``index`` differs from its twin (empty when it matches)."""
+        if self.adapter.identical(self.pairs[index], slots=slots, grads=grads):
+            return []
         actual, expected = self.snapshot(index), self.twin_snapshot(index)
         name = self.pairs[index].name
         lines = compare_lists(f"{name} weights", actual.weights, expected.weights)

@@ -191,3 +191,59 @@ def test_snapshot_captures_grads_slots_and_iterations(adapters: Dict[str, Adapte
     for key in model.slots:
         for a, e in zip(model.slots[key], twin.slots[key], strict=True):
             np.testing.assert_allclose(a, e, rtol=TOL, atol=TOL, err_msg=f"slot {key}: model vs twin")
+
+
+def _perturb_weight(pair: Pair) -> None:
+    import torch
+    with torch.no_grad():
+        next(pair.model.parameters()).view(-1)[0] += 1e-3
+
+
+def _zero_grads_instead_of_none(pair: Pair) -> None:
+    import torch
+    for p in pair.model.parameters():
+        if p.requires_grad:
+            p.grad = torch.zeros_like(p)
+
+
+def _perturb_slot(pair: Pair) -> None:
+    import torch
+    state = next(iter(pair.model.current_optimizer.state.values()))
+    with torch.no_grad():
+        state["exp_avg"].view(-1)[0] += 1e-3
+
+
+def _perturb_buffer(pair: Pair) -> None:
+    import torch
+    with torch.no_grad():
+        next(pair.model.buffers()).view(-1)[0] += 1e-3
+
+
+def _perturb_scale(pair: Pair) -> None:
+    pair.model.current_optimizer.scaler.update(new_scale=3.0)
+
+
+@pytest.mark.parametrize("change, scaler, equal_by_snapshots", [
+    (None, None, True),
+    (_perturb_weight, None, False),
+    (_zero_grads_instead_of_none, None, True),  # cleared either way: only the snapshots say so
+    (_perturb_slot, None, False),
+    (_perturb_buffer, None, False),
+    (_perturb_scale, "enabled", False),
+], ids=["equal", "weight", "zero-grad", "slot", "buffer", "scale"])
+def test_identical_fast_path_only_when_snapshots_agree(adapters: Dict[str, Adapter], change: Any,
+                                                        scaler: Any, equal_by_snapshots: bool) -> None:
+    """``identical`` (the twin comparison's fast path) is True only for bit-identical state; every
+    difference in weights, buffers, slots, ``.grad`` or scale sends the comparison to the snapshots,
+    whose verdict is the one the checks report."""
+    from conformance.harness import Run
+    adapter = adapters["torch"]
+    request = ModelRequest(arch="batchnorm", dtype="float32", optimizer="adam", scaler=scaler)
+    run = Run("IM-1", adapter, reference.update_model, [request], seed=5)
+    run.update(0, GradientDraw(seed=6, scale=1.0).arrays(run.shapes(), "float32"))
+    assert adapter.identical(run.pairs[0]) and run.differences() == []
+    if change is None:
+        return
+    change(run.pairs[0])
+    assert not adapter.identical(run.pairs[0])
+    assert (run.differences() == []) == equal_by_snapshots

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -31,30 +32,42 @@ def _modules(arch: str) -> List[torch.nn.Module]:
     raise ValueError(f"unknown architecture {arch!r}")
 
 
-def to_canonical(value: torch.Tensor, owner: torch.nn.Module) -> np.ndarray:
-    """torch layout -> Keras layout (Linear weight transposed, Conv2d weight to (h, w, in, out))."""
-    array = value.detach().cpu().numpy().copy()
-    if array.ndim == 2 and isinstance(owner, torch.nn.Linear):
-        return array.T.copy()
-    if array.ndim == 4:
-        return array.transpose(2, 3, 1, 0).copy()
-    return array
+#: How a tensor's torch layout differs from the canonical (Keras) one.
+_SAME, _LINEAR, _CONV = 0, 1, 2
 
 
-def canonical_shape(shape: Sequence[int], owner: torch.nn.Module) -> Tuple[int, ...]:
-    """The Keras-layout shape of a torch tensor of ``shape`` held by ``owner`` (no copy made)."""
-    shape = tuple(shape)
+def _kind(shape: Sequence[int], owner: torch.nn.Module) -> int:
     if len(shape) == 2 and isinstance(owner, torch.nn.Linear):
-        return shape[::-1]
+        return _LINEAR
     if len(shape) == 4:
+        return _CONV
+    return _SAME
+
+
+def to_canonical(value: torch.Tensor, kind: int) -> np.ndarray:
+    """torch layout -> Keras layout (Linear weight transposed, Conv2d weight to (h, w, in, out)); a copy."""
+    array = value.detach().cpu().numpy()
+    if kind == _LINEAR and array.ndim == 2:
+        return array.T.copy()
+    if kind == _CONV and array.ndim == 4:
+        return array.transpose(2, 3, 1, 0).copy()
+    return array.copy()
+
+
+def canonical_shape(shape: Sequence[int], kind: int) -> Tuple[int, ...]:
+    """The Keras-layout shape of a torch tensor of ``shape`` (no copy made)."""
+    shape = tuple(shape)
+    if kind == _LINEAR and len(shape) == 2:
+        return shape[::-1]
+    if kind == _CONV and len(shape) == 4:
         return (shape[2], shape[3], shape[1], shape[0])
     return shape
 
 
-def from_canonical(array: np.ndarray, owner: torch.nn.Module) -> np.ndarray:
-    if array.ndim == 2 and isinstance(owner, torch.nn.Linear):
+def from_canonical(array: np.ndarray, kind: int) -> np.ndarray:
+    if kind == _LINEAR and array.ndim == 2:
         return array.T
-    if array.ndim == 4:
+    if kind == _CONV and array.ndim == 4:
         return array.transpose(3, 2, 0, 1)
     return array
 
@@ -63,8 +76,40 @@ def trainable(model: torch.nn.Module) -> List[torch.nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad]
 
 
-def _owners(model: torch.nn.Module) -> Dict[int, torch.nn.Module]:
-    return {id(p): m for m in model.modules() for p in m.parameters(recurse=False)}
+@dataclass
+class Layout:
+    """One walk of a model's module tree: its trainable parameters (contract order, each with its
+    layout kind), the other parameters and the buffers, in ``parameters()``/``buffers()`` order.
+
+    Taken afresh by every adapter operation (one walk, not one per question asked), so that it
+    always describes the model as it is, whatever an implementation did to it."""
+    trainable: List[torch.nn.Parameter] = field(default_factory=list)
+    kinds: List[int] = field(default_factory=list)
+    frozen: List[torch.nn.Parameter] = field(default_factory=list)
+    buffers: List[torch.Tensor] = field(default_factory=list)
+
+
+def layout(model: torch.nn.Module) -> Layout:
+    result = Layout()
+    seen_params: set = set()
+    seen_buffers: set = set()
+    modules = list(model.modules())
+    for module in modules:  # parameters() order: modules depth-first, each module's own in order
+        for p in module._parameters.values():
+            if p is None or id(p) in seen_params:
+                continue
+            seen_params.add(id(p))
+            if p.requires_grad:
+                result.trainable.append(p)
+                result.kinds.append(_kind(p.shape, module))
+            else:
+                result.frozen.append(p)
+    for module in modules:
+        for b in module._buffers.values():
+            if b is not None and id(b) not in seen_buffers:
+                seen_buffers.add(id(b))
+                result.buffers.append(b)
+    return result
 
 
 def _scaler(request: ModelRequest) -> Any:
@@ -85,6 +130,22 @@ def _scaler(request: ModelRequest) -> Any:
     raise ValueError(f"torch models take scaler None/'enabled'/'disabled'/'legacy', not {request.scaler!r}")
 
 
+def _scale(optimizer: Any) -> Optional[float]:
+    """The loss scale of an optimizer's enabled ``GradScaler``, else ``None``."""
+    scaler = getattr(optimizer, "scaler", None)
+    return float(scaler.get_scale()) if scaler is not None and scaler.is_enabled() else None
+
+
+def _same_tensor(a: Optional[torch.Tensor], b: Optional[torch.Tensor]) -> bool:
+    """Both ``None``, or two tensors of one shape, dtype and device with equal values (NaN never
+    equals: such tensors take the slow path, which compares NaNs as equal)."""
+    if a is None or b is None:
+        return a is None and b is None
+    if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
+        return False
+    return a.shape == b.shape and a.dtype == b.dtype and a.device == b.device and torch.equal(a, b)
+
+
 class TorchAdapter(Adapter):
     backend = "torch"
 
@@ -100,8 +161,9 @@ class TorchAdapter(Adapter):
         return model
 
     @staticmethod
-    def _attach_optimizer(model: torch.nn.Module, request: ModelRequest) -> None:
-        optimizer = optimizers.get(request.optimizer).torch(torch.optim, trainable(model))
+    def _attach_optimizer(model: torch.nn.Module, request: ModelRequest,
+                          params: Optional[List[torch.nn.Parameter]] = None) -> None:
+        optimizer = optimizers.get(request.optimizer).torch(torch.optim, trainable(model) if params is None else params)
         optimizer.scaler = _scaler(request)
         model.current_optimizer = optimizer
 
@@ -116,26 +178,24 @@ class TorchAdapter(Adapter):
     def _reset(self, pair: Pair, seed: int, fresh: bool) -> None:
         for model in (pair.model, pair.twin):
             rng = np.random.default_rng(seed)
-            owners = _owners(model)
+            parts = layout(model)
             with torch.no_grad():
-                for p in trainable(model):
-                    shape = canonical_shape(p.shape, owners[id(p)])
-                    value = from_canonical(rng.normal(0.0, 0.5, shape), owners[id(p)])
+                for p, kind in zip(parts.trainable, parts.kinds):
+                    value = from_canonical(rng.normal(0.0, 0.5, canonical_shape(p.shape, kind)), kind)
                     p.copy_(torch.as_tensor(np.ascontiguousarray(value)))
                     p.grad = None
-                for p in model.parameters():
-                    if not p.requires_grad:
-                        p.copy_(torch.as_tensor(rng.uniform(0.5, 1.5, tuple(p.shape))))
-                for b in model.buffers():
+                for p in parts.frozen:
+                    p.copy_(torch.as_tensor(rng.uniform(0.5, 1.5, tuple(p.shape))))
+                for b in parts.buffers:
                     if b.is_floating_point():
                         b.copy_(torch.as_tensor(rng.uniform(0.5, 1.5, tuple(b.shape))))
                     else:
                         b.zero_()
-            self._attach_optimizer(model, pair.request)
+            self._attach_optimizer(model, pair.request, parts.trainable)
 
     def trainable_shapes(self, pair: Pair) -> List[Tuple[int, ...]]:
-        owners = _owners(pair.model)
-        return [canonical_shape(p.shape, owners[id(p)]) for p in trainable(pair.model)]
+        parts = layout(pair.model)
+        return [canonical_shape(p.shape, kind) for p, kind in zip(parts.trainable, parts.kinds)]
 
     def sparse_index(self, pair: Pair) -> Optional[int]:
         return 0 if pair.request.arch == "embedding" else None
@@ -149,36 +209,36 @@ class TorchAdapter(Adapter):
     def devices(self) -> List[str]:
         return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
 
-    def _tensor(self, array: np.ndarray, param: torch.Tensor, owner: torch.nn.Module) -> torch.Tensor:
-        value = np.ascontiguousarray(from_canonical(array, owner))
+    @staticmethod
+    def _tensor(array: np.ndarray, param: torch.Tensor, kind: int) -> torch.Tensor:
+        value = np.ascontiguousarray(from_canonical(array, kind))
         return torch.tensor(value, dtype=param.dtype, device=param.device)  # a copy, never shared
 
     def gradients(self, pair: Pair, arrays: Arrays, sparse_rows: Optional[Sequence[int]] = None) -> List[Any]:
-        owners = _owners(pair.model)
-        return [None if a is None else self._tensor(a, p, owners[id(p)])
-                for a, p in zip(arrays, trainable(pair.model))]
+        parts = layout(pair.model)
+        return [None if a is None else self._tensor(a, p, kind)
+                for a, p, kind in zip(arrays, parts.trainable, parts.kinds)]
 
     def tensor_values(self, tensors: Sequence[Any]) -> Arrays:
         return [None if t is None else t.detach().cpu().numpy().copy() for t in tensors]
 
     def backward(self, pair: Pair, arrays: Arrays) -> None:
         for model in (pair.model, pair.twin):
-            owners = _owners(model)
-            for a, p in zip(arrays, trainable(model)):
+            parts = layout(model)
+            for a, p, kind in zip(arrays, parts.trainable, parts.kinds):
                 if a is not None:
-                    g = self._tensor(a, p, owners[id(p)])
+                    g = self._tensor(a, p, kind)
                     p.grad = g if p.grad is None else p.grad + g
 
     def twin_update(self, pair: Pair, arrays: Arrays, defer: bool, deferred: Deferred) -> None:
-        twin = pair.twin
-        params = trainable(twin)
-        owners = _owners(twin)
-        optimizer = twin.current_optimizer
+        parts = layout(pair.twin)
+        params = parts.trainable
+        optimizer = pair.twin.current_optimizer
         with torch.no_grad():
-            for a, p in zip(arrays, params):
+            for a, p, kind in zip(arrays, params, parts.kinds):
                 if a is None:
                     continue
-                g = self._tensor(a, p, owners[id(p)])
+                g = self._tensor(a, p, kind)
                 p.grad = g if p.grad is None else p.grad + g
 
         def step() -> None:
@@ -196,33 +256,58 @@ class TorchAdapter(Adapter):
             step()
             deferred.pop(pair.name, None)
 
+    def identical(self, pair: Pair, slots: bool = True, grads: bool = True) -> bool:
+        """Compares the tensors themselves (``torch.equal``): no copies, no layout conversion."""
+        ours, theirs = layout(pair.model), layout(pair.twin)
+        a = ours.trainable + ours.frozen + ours.buffers
+        b = theirs.trainable + theirs.frozen + theirs.buffers
+        if len(ours.trainable) != len(theirs.trainable) or len(a) != len(b) or not all(map(_same_tensor, a, b)):
+            return False
+        if grads and not all(map(_same_tensor, [p.grad for p in ours.trainable],
+                                 [p.grad for p in theirs.trainable])):
+            return False
+        if not slots:
+            return True
+        optimizer, twin_optimizer = pair.model.current_optimizer, pair.twin.current_optimizer
+        if _scale(optimizer) != _scale(twin_optimizer):
+            return False
+        state, twin_state = getattr(optimizer, "state", {}), getattr(twin_optimizer, "state", {})
+        for p, q in zip(ours.trainable, theirs.trainable):
+            entry, twin_entry = state.get(p, {}), twin_state.get(q, {})
+            if entry.keys() != twin_entry.keys():
+                return False
+            for key, value in entry.items():
+                other = twin_entry[key]
+                if isinstance(value, torch.Tensor) or isinstance(other, torch.Tensor):
+                    if not _same_tensor(value, other):
+                        return False
+                elif type(value) is not type(other) or value != other:
+                    return False
+        return True
+
     def snapshot(self, model: Any) -> Snapshot:
-        owners = _owners(model)
-        params = trainable(model)
+        parts = layout(model)
+        params = parts.trainable
         optimizer = model.current_optimizer
         slots: Dict[str, Arrays] = {}
         state = getattr(optimizer, "state", {})
         keys = sorted({k for p in params for k in state.get(p, {})})
         for key in keys:
             values: Arrays = []
-            for p in params:
+            for p, kind in zip(params, parts.kinds):
                 v = state.get(p, {}).get(key)
                 if isinstance(v, torch.Tensor):
-                    values.append(to_canonical(v, owners[id(p)]) if v.shape == p.shape
-                                  else v.detach().cpu().numpy().copy())
+                    values.append(to_canonical(v, kind if v.shape == p.shape else _SAME))
                 else:
                     values.append(None if v is None else np.asarray(v, dtype=np.float64))
             slots[key] = values
-        scaler = getattr(optimizer, "scaler", None)
-        scale = float(scaler.get_scale()) if scaler is not None and scaler.is_enabled() else None
         return Snapshot(
-            weights=[to_canonical(p, owners[id(p)]) for p in params],
-            frozen=[p.detach().cpu().numpy().copy() for p in model.parameters() if not p.requires_grad]
-            + [b.detach().cpu().numpy().copy() for b in model.buffers()],
+            weights=[to_canonical(p, kind) for p, kind in zip(params, parts.kinds)],
+            frozen=[to_canonical(t, _SAME) for t in parts.frozen + parts.buffers],
             slots=slots,
-            grads=[None if p.grad is None else to_canonical(p.grad, owners[id(p)]) for p in params],
-            scale=scale,
-            devices=sorted({str(t.device) for t in list(model.parameters()) + list(model.buffers())}),
+            grads=[None if p.grad is None else to_canonical(p.grad, kind) for p, kind in zip(params, parts.kinds)],
+            scale=_scale(optimizer),
+            devices=sorted({str(t.device) for t in params + parts.frozen + parts.buffers}),
         )
 
 
