@@ -11,18 +11,19 @@ from __future__ import annotations
 from typing import Dict, Optional, Tuple
 
 #: Seconds per check at ``--profile ci`` on this project's 2-core machine, (Keras 3, torch), idle,
-#: 2026-11-28; only their ranks matter. ``None``: the clause does not apply to that backend. Parity
-#: checks on torch import TensorFlow for the other backend, hence their cost; PA-3 (CUDA) is a guess.
+#: 2026-11-28, every property check at 100 examples; only their ranks matter. ``None``: the clause
+#: does not apply to that backend. Parity checks on torch import TensorFlow for the other backend,
+#: hence their cost; PA-3 (CUDA) is a guess.
 CI_SECONDS: Dict[str, Tuple[Optional[float], Optional[float]]] = {
-    "CC-1": (1.7, 0.3), "CC-2": (1.3, 0.2), "CC-3": (2.0, 0.3), "CC-4": (5.8, 0.8), "CC-5": (3.1, None),
-    "CC-6": (2.9, 0.2), "CC-7": (0.2, 0.1), "CC-8": (0.3, 0.1),
-    "IM-1": (3.4, 0.5), "IM-2": (None, 0.4), "IM-3": (None, 0.3), "IM-4": (None, 0.5), "IM-5": (4.2, None),
-    "DF-1": (1.9, 0.3), "DF-2": (1.8, 0.3), "DF-3": (1.5, None), "DF-4": (None, 0.4), "DF-5": (7.6, 1.3),
-    "DF-6": (0.1, 0.05),
-    "EX-1": (0.1, 0.1), "EX-2": (0.1, 0.05), "EX-3": (None, 0.05), "EX-4": (14.0, 9.9), "EX-5": (0.2, 0.1),
-    "MP-1": (None, 0.5), "MP-2": (None, 0.7), "MP-3": (5.2, None), "MP-4": (2.7, 4.3), "MP-5": (None, 0.4),
-    "PA-1": (2.3, 6.9), "PA-2": (1.0, 0.3), "PA-3": (7.0, 7.0), "PA-4": (2.0, 3.9), "XM-1": (2.1, None),
-    "DOC-1": (0.4, 0.2),
+    "CC-1": (3.8, 0.4), "CC-2": (1.4, 0.2), "CC-3": (1.8, 0.2), "CC-4": (7.1, 0.6),
+    "CC-5": (3.3, None), "CC-6": (7.8, 0.6), "CC-7": (0.8, 0.3), "CC-8": (0.9, 0.4),
+    "IM-1": (4.0, 0.3), "IM-2": (None, 0.3), "IM-3": (None, 0.3), "IM-4": (None, 0.3),
+    "IM-5": (5.2, None), "DF-1": (2.3, 0.2), "DF-2": (2.2, 0.2), "DF-3": (1.6, None),
+    "DF-4": (None, 0.2), "DF-5": (9.2, 0.7), "DF-6": (0.8, 0.3), "EX-1": (0.8, 0.3),
+    "EX-2": (0.8, 0.2), "EX-3": (None, 0.2), "EX-4": (12.1, 9.7), "EX-5": (0.8, 0.3),
+    "MP-1": (None, 0.4), "MP-2": (None, 0.6), "MP-3": (5.4, None), "MP-4": (6.8, 8.2),
+    "MP-5": (None, 0.3), "PA-1": (5.2, 8.6), "PA-2": (2.2, 0.7), "PA-3": (7.0, 7.0),
+    "PA-4": (5.7, 5.9), "XM-1": (5.5, None), "DOC-1": (0.3, 0.1),
 }
 _BACKEND_COLUMN = {"tf": 0, "torch": 1}
 

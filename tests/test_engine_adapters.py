@@ -247,3 +247,26 @@ def test_identical_fast_path_only_when_snapshots_agree(adapters: Dict[str, Adapt
     change(run.pairs[0])
     assert not adapter.identical(run.pairs[0])
     assert (run.differences() == []) == equal_by_snapshots
+
+
+def test_xm1_traced_update_is_reused_and_applies_each_examples_gradients(adapters: Dict[str, Adapter]) -> None:
+    """XM-1 keeps a reused pair's traced update per (implementation, defer, calls): the second example
+    runs the graph without calling the implementation's Python again, and still applies its own
+    gradients (the model equals the eager twin after each)."""
+    from conformance.adapters.keras import compiled_updates
+    adapter = adapters["tf"]
+    python_calls = []
+
+    def call(*args: Any, **kwargs: Any) -> None:
+        python_calls.append(1)
+        reference.update_model(*args, **kwargs)
+
+    for example, seed in enumerate((21, 22)):
+        pair = _pair(adapter, "dense", "adam", seed=seed, index=7)
+        arrays = GradientDraw(seed=seed, scale=1.0).arrays(adapter.trainable_shapes(pair), "float32")
+        compiled_updates(pair, call, [arrays], defer=False, reuse_key="reference")
+        adapter.twin_update(pair, arrays, defer=False, deferred={})
+        assert len(python_calls) == 1, f"example {example}: traced again"
+        model, twin = adapter.snapshot(pair.model), adapter.snapshot(pair.twin)
+        for a, e in zip(model.weights, twin.weights, strict=True):
+            np.testing.assert_allclose(a, e, rtol=TOL, atol=TOL)

@@ -120,6 +120,7 @@ class KerasAdapter(Adapter):
             # from eager: the twin stays eager there (the implementation is called eagerly)
             pair.compiled_twin_apply = {} if not IS_KERAS2 else None
             pair.twin_apply_uses = {}
+            pair.compiled_updates = {}  # XM-1's traced calls, see compiled_updates
         return pair
 
     def _reset(self, pair: Pair, seed: int, fresh: bool) -> None:
@@ -233,12 +234,23 @@ warnings.filterwarnings("ignore", message=".*Gradients do not exist.*")
 ADAPTER_CLASS = KerasAdapter
 
 
-def compiled_updates(pair: Pair, call: Any, gradient_lists: Sequence[Arrays], defer: bool) -> None:
+def compiled_updates(pair: Pair, call: Any, gradient_lists: Sequence[Arrays], defer: bool,
+                     reuse_key: Any = None) -> None:
     """XM-1: inside one ``tf.function``, call ``call(model, gradients, defer=..., deferred=...)``
-    once per gradient list and, when deferring, flush the callables inside the same function."""
+    once per gradient list and, when deferring, flush the callables inside the same function.
+
+    With ``reuse_key`` (identifying the implementation) and a pair reused across examples, the traced
+    function is kept on the pair per (key, defer, number of calls) and later examples run the same
+    graph on their own gradient values: the implementation's Python runs once per trace, as under
+    any ``tf.function``, and each example still compares the compiled update with the eager twin."""
     model = pair.model
     dtype = pair.request.dtype
     tensors = [[tf.constant(a, dtype=dtype) for a in arrays] for arrays in gradient_lists]
+    traces = getattr(pair, "compiled_updates", None)
+    key = (reuse_key, defer, len(gradient_lists), id(model.current_optimizer))
+    if reuse_key is not None and traces is not None and key in traces:
+        traces[key](tensors)
+        return
     call = tf.autograph.experimental.do_not_convert(call)  # the suite's wrapper is not graph code
 
     @tf.function
@@ -251,3 +263,5 @@ def compiled_updates(pair: Pair, call: Any, gradient_lists: Sequence[Arrays], de
                 fn()
 
     step(tensors)
+    if reuse_key is not None and traces is not None:
+        traces[key] = step  # kept only once it has run without error

@@ -21,7 +21,7 @@ def test_xm1_tf_function_equals_eager(adapter, device, impl, data):
              for i in range(data.draw(st.integers(1, 3), label="calls"))]
     run.note(f"inside one tf.function: {len(lists)} call(s) of update_model(defer={defer})"
              + (" then flush" if defer else ""))
-    compiled_updates(run.pairs[0], lambda *a, **k: call_impl(impl, *a, **k), lists, defer)
+    compiled_updates(run.pairs[0], lambda *a, **k: call_impl(impl, *a, **k), lists, defer, reuse_key=impl)
     twin_deferred: dict = {}
     for arrays in lists:
         run.adapter.twin_update(run.pairs[0], arrays, defer, twin_deferred)
