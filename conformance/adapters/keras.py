@@ -120,7 +120,7 @@ class KerasAdapter(Adapter):
             # from eager: the twin stays eager there (the implementation is called eagerly)
             pair.compiled_twin_apply = {} if not IS_KERAS2 else None
             pair.twin_apply_uses = {}
-            pair.compiled_updates = {}  # XM-1's traced calls, see compiled_updates
+            pair.xm1_traces = {}  # XM-1's traced calls, see compiled_updates
         return pair
 
     def _reset(self, pair: Pair, seed: int, fresh: bool) -> None:
@@ -246,9 +246,9 @@ def compiled_updates(pair: Pair, call: Any, gradient_lists: Sequence[Arrays], de
     model = pair.model
     dtype = pair.request.dtype
     tensors = [[tf.constant(a, dtype=dtype) for a in arrays] for arrays in gradient_lists]
-    traces = getattr(pair, "compiled_updates", None)
+    traces = getattr(pair, "xm1_traces", None) if reuse_key is not None else None
     key = (reuse_key, defer, len(gradient_lists), id(model.current_optimizer))
-    if reuse_key is not None and traces is not None and key in traces:
+    if traces is not None and key in traces:
         traces[key](tensors)
         return
     call = tf.autograph.experimental.do_not_convert(call)  # the suite's wrapper is not graph code
@@ -263,5 +263,5 @@ def compiled_updates(pair: Pair, call: Any, gradient_lists: Sequence[Arrays], de
                 fn()
 
     step(tensors)
-    if reuse_key is not None and traces is not None:
+    if traces is not None:
         traces[key] = step  # kept only once it has run without error

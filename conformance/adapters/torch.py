@@ -72,10 +72,6 @@ def from_canonical(array: np.ndarray, kind: int) -> np.ndarray:
     return array
 
 
-def trainable(model: torch.nn.Module) -> List[torch.nn.Parameter]:
-    return [p for p in model.parameters() if p.requires_grad]
-
-
 @dataclass
 class Layout:
     """One walk of a model's module tree: its trainable parameters (contract order, each with its
@@ -157,13 +153,13 @@ class TorchAdapter(Adapter):
         model = torch.nn.Sequential(*_modules(request.arch)).to(device=request.device,
                                                                  dtype=_DTYPES[request.dtype])
         model.train()
-        self._attach_optimizer(model, request)
+        self._attach_optimizer(model, request, layout(model).trainable)
         return model
 
     @staticmethod
     def _attach_optimizer(model: torch.nn.Module, request: ModelRequest,
-                          params: Optional[List[torch.nn.Parameter]] = None) -> None:
-        optimizer = optimizers.get(request.optimizer).torch(torch.optim, trainable(model) if params is None else params)
+                          params: List[torch.nn.Parameter]) -> None:
+        optimizer = optimizers.get(request.optimizer).torch(torch.optim, params)
         optimizer.scaler = _scaler(request)
         model.current_optimizer = optimizer
 
