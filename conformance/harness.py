@@ -34,8 +34,13 @@ class Run:
     """The implementation and its twins for one example of one clause."""
 
     def __init__(self, clause_id: str, adapter: Adapter, impl: Callable[..., Any],
-                 requests: Sequence[ModelRequest], seed: int, fresh: bool = False) -> None:
+                 requests: Sequence[ModelRequest], seed: int, fresh: bool = False, twins: bool = True) -> None:
+        """``twins=False``: the twins get no updates, for checks that judge the model by other means
+        (the oracle, the other backend, the caller's tensors, a second run): nothing of theirs is ever
+        compared, and the twins' updates (eager or compiled Keras steps) are most of such a check's
+        framework time after the implementation's own."""
         self.clause_id = clause_id
+        self.twins = twins
         self.adapter = adapter
         self.impl = impl
         self.seed = seed
@@ -88,7 +93,8 @@ class Run:
             result = call_impl(self.impl, pair.model, tensors)
         else:
             result = call_impl(self.impl, pair.model, tensors, defer=defer, deferred=deferred)
-        self.adapter.twin_update(pair, twin_arrays, defer, self.twin_deferred)
+        if self.twins:
+            self.adapter.twin_update(pair, twin_arrays, defer, self.twin_deferred)
         return result
 
     def flush(self) -> None:
@@ -120,10 +126,14 @@ class Run:
         return self.adapter.snapshot(self.pairs[index].model)
 
     def twin_snapshot(self, index: int = 0) -> Snapshot:
+        if not self.twins:
+            raise RuntimeError("this Run keeps no twins (twins=False): its twins were never updated")
         return self.adapter.snapshot(self.pairs[index].twin)
 
     def differences(self, index: int = 0, slots: bool = True, grads: bool = True) -> List[str]:
         """How model ``index`` differs from its twin (empty when it matches)."""
+        if not self.twins:
+            raise RuntimeError("this Run keeps no twins (twins=False): its twins were never updated")
         if self.adapter.identical(self.pairs[index], slots=slots, grads=grads):
             return []
         actual, expected = self.snapshot(index), self.twin_snapshot(index)

@@ -270,3 +270,26 @@ def test_xm1_traced_update_is_reused_and_applies_each_examples_gradients(adapter
         model, twin = adapter.snapshot(pair.model), adapter.snapshot(pair.twin)
         for a, e in zip(model.weights, twin.weights, strict=True):
             np.testing.assert_allclose(a, e, rtol=TOL, atol=TOL)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_run_without_twins_updates_only_the_model(adapters: Dict[str, Adapter], backend: str) -> None:
+    """``Run(twins=False)`` (checks judged by the oracle, the other backend or the caller's tensors):
+    the implementation's calls and flushes happen as usual, the twin stays at its reset state, and
+    asking for a twin comparison is an error, never a comparison with a stale twin."""
+    from conformance.harness import Run
+    adapter = adapters[backend]
+    request = ModelRequest(arch="dense", dtype="float32", optimizer="adam")
+    run = Run("PA-1", adapter, reference.update_model, [request], seed=8, twins=False)
+    start = run.snapshot()
+    run.update(0, GradientDraw(seed=9, scale=1.0).arrays(run.shapes(), "float32"))
+    run.update(0, GradientDraw(seed=10, scale=1.0).arrays(run.shapes(), "float32"), defer=True)
+    run.flush()
+    moved = run.snapshot()
+    twin = adapter.snapshot(run.pairs[0].twin)
+    assert any(not np.array_equal(a, b) for a, b in zip(moved.weights, start.weights))
+    _assert_same_snapshot(twin, start)
+    with pytest.raises(RuntimeError, match="no twins"):
+        run.differences()
+    with pytest.raises(RuntimeError, match="no twins"):
+        run.expect_twin("after the calls")

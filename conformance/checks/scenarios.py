@@ -13,11 +13,12 @@ from conformance.strategies import gradients, requests, seeds
 
 
 def draw_run(clause_id: str, adapter: Adapter, impl: Callable[..., Any], device: str, data: Any,
-             models: int = 1, fresh: bool = False, **request_kwargs: Any) -> Run:
-    """A :class:`Run` over ``models`` models drawn from ``requests(**request_kwargs)``."""
+             models: int = 1, fresh: bool = False, twins: bool = True, **request_kwargs: Any) -> Run:
+    """A :class:`Run` over ``models`` models drawn from ``requests(**request_kwargs)`` (``twins``: see
+    :class:`Run`)."""
     request = data.draw(requests(adapter.backend, device, **request_kwargs), label="model")
     seed = data.draw(seeds(), label="weights seed")
-    return Run(clause_id, adapter, impl, [request] * models, seed, fresh=fresh)
+    return Run(clause_id, adapter, impl, [request] * models, seed, fresh=fresh, twins=twins)
 
 
 def draw_arrays(run: Run, data: Any, index: int = 0, label: str = "gradients", max_none: int = 0) -> list:

@@ -37,7 +37,7 @@ def test_cc1_returns_none(adapter, device, impl, data):
     problem = _signature_problem(impl)
     if problem:
         raise ClauseViolation("CC-1", problem)
-    run = draw_run("CC-1", adapter, impl, device, data, archs=("dense", "batchnorm"))
+    run = draw_run("CC-1", adapter, impl, device, data, twins=False, archs=("dense", "batchnorm"))
     if data.draw(st.booleans(), label="first call with the signature's defaults"):
         # update_model(model, gradients) must do what the call with the defaults written out does
         # (whether that is right is IM-1's to judge): same model, same start, same gradients
@@ -46,7 +46,7 @@ def test_cc1_returns_none(adapter, device, impl, data):
         if result is not None:
             run.fail(f"update_model returned {result!r:.100} ({type(result).__name__}), not None")
         by_default, transcript = run.snapshot(0), run.transcript
-        run = Run("CC-1", adapter, impl, [run.pairs[0].request], run.seed)  # the same model, reset
+        run = Run("CC-1", adapter, impl, [run.pairs[0].request], run.seed, twins=False)  # the same model, reset
         run.transcript = transcript + ["(the same model reset to the same weights)"]
         run.update(0, arrays, pass_deferred=False)
         explicit = run.snapshot(0)
@@ -84,7 +84,7 @@ def test_cc3_only_trainables_change(adapter, device, impl, data):
 @given(data=st.data())
 def test_cc4_caller_gradients_untouched(adapter, device, impl, data):
     scalers = (None, "enabled") if adapter.backend == "torch" else (None, "lso")
-    run = draw_run("CC-4", adapter, impl, device, data, scalers=scalers,
+    run = draw_run("CC-4", adapter, impl, device, data, scalers=scalers, twins=False,
                    optimizer_choices=optimizer_ids(adapter.backend, scale_invariant=False))
     run.watch_caller_gradients = True
     for call, defer in enumerate(data.draw(st.lists(st.booleans(), min_size=1, max_size=4), label="defer"), 1):

@@ -72,16 +72,21 @@ def _oracle_program(entry, flavour: str, initial: List[np.ndarray], calls, shape
     return model.params
 
 
-def _run_program(clause_id, adapter, impl, request, seed, calls) -> Run:
-    run = Run(clause_id, adapter, impl, [request], seed)
+def _run_program(run: Run, calls) -> Run:
+    """``calls`` on model 0 of ``run``, then a flush."""
     shapes = run.shapes()
     for call in calls:
         if call.flush:
             run.flush()
         else:
-            run.update(0, call.grads.arrays(shapes, request.dtype), defer=call.defer)
+            run.update(0, call.grads.arrays(shapes, run.pairs[0].request.dtype), defer=call.defer)
     run.flush()
     return run
+
+
+def _new_run(clause_id: str, adapter, impl, request: ModelRequest, seed: int) -> Run:
+    """A run judged against the oracle and the other backend, never against its twin."""
+    return Run(clause_id, adapter, impl, [request], seed, twins=False)
 
 
 def _parity(clause_id: str, adapter, impl, device: str, data, optimizer_ids, dtypes, program) -> None:
@@ -95,9 +100,9 @@ def _parity(clause_id: str, adapter, impl, device: str, data, optimizer_ids, dty
     else:
         draws = data.draw(st.lists(gradients(), min_size=1, max_size=3), label="gradients")
         calls = [Call(model=0, defer=False, grads=g) for g in draws]
-    run = Run(clause_id, adapter, impl, [request], seed)
+    run = _new_run(clause_id, adapter, impl, request, seed)
     initial = run.snapshot().weights
-    run = _run_program(clause_id, adapter, impl, request, seed, calls)
+    _run_program(run, calls)
     for call in calls:
         run.note(str(call))
     actual = run.snapshot().weights
@@ -110,8 +115,8 @@ def _parity(clause_id: str, adapter, impl, device: str, data, optimizer_ids, dty
                   expected, entry.tolerance[dtype])
     other = _counterpart(adapter.backend) if adapter.backend == "torch" else None  # torch item compares
     if other is not None and (clause_id != "PA-2" or entry.id == "sgd"):
-        tf_run = _run_program(clause_id, other, impl, request.__class__(**{**request.__dict__, "device": "cpu"}),
-                              seed, calls)
+        tf_run = _run_program(_new_run(clause_id, other, impl,
+                                       request.__class__(**{**request.__dict__, "device": "cpu"}), seed), calls)
         tolerance = entry.parity_tolerance.get(dtype) or entry.tolerance[dtype]
         _expect_close(run, "torch weights vs TF weights", actual, tf_run.snapshot().weights, tolerance)
     count_example()
@@ -149,8 +154,9 @@ def test_pa3_cuda_equals_cpu(adapter, device, impl, data):
     request = ModelRequest(arch="dense", dtype="float32", optimizer=entry.id, device=device, scaler=scaler)
     seed = data.draw(seeds(), label="weights seed")
     calls = data.draw(programs(1, max_calls=4), label="program")
-    run = _run_program("PA-3", adapter, impl, request, seed, calls)
-    cpu = _run_program("PA-3", adapter, impl, ModelRequest(**{**request.__dict__, "device": "cpu"}), seed, calls)
+    run = _run_program(_new_run("PA-3", adapter, impl, request, seed), calls)
+    cpu = _run_program(_new_run("PA-3", adapter, impl, ModelRequest(**{**request.__dict__, "device": "cpu"}), seed),
+                       calls)
     snapshot = run.snapshot()
     off = [d for d in snapshot.devices if not d.startswith(device)]
     if off:
@@ -177,8 +183,8 @@ def test_mp4_loss_scale_trajectories_match(adapter, device, impl, data):
     seed = data.draw(seeds(), label="weights seed")
     # 2**8 with at most 6 steps: the scale never reaches tf-keras' floor of 1 (docs/parity.md)
     settings = {"optimizer": "sgd", "initial_scale": 2.0 ** 8, "growth_interval": 2}
-    torch_run = Run("MP-4", torch_adapter, impl, [ModelRequest(scaler="enabled", **settings)], seed)
-    tf_run = Run("MP-4", tf_adapter, impl, [ModelRequest(scaler="lso", **settings)], seed)
+    torch_run = _new_run("MP-4", torch_adapter, impl, ModelRequest(scaler="enabled", **settings), seed)
+    tf_run = _new_run("MP-4", tf_adapter, impl, ModelRequest(scaler="lso", **settings), seed)
     for step in range(1, data.draw(st.integers(1, 6), label="steps") + 1):
         draw: GradientDraw = data.draw(gradients(), label=f"gradients {step}")
         overflow = data.draw(st.booleans(), label=f"step {step} overflows")
