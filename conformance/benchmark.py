@@ -410,12 +410,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     backends = [b for b in args.backends.split(",") if b]
     profiles = ["quick"] if args.tiny else ["quick", "ci"]
     extra = ["--only", "IM-1"] if args.tiny else []
+    repeats = 1 if args.tiny else REPEATS
     seconds, rates = profile_seconds(profiles, backends, extra)
     ratio, floor, per_example = {}, {}, {}
     for backend in backends:
         with tempfile.TemporaryDirectory() as tmp:
             log = os.path.join(tmp, "workload.json")
-            repeats = 1 if args.tiny else REPEATS
             suite_runs = _suite_seconds_per_example(backend, "quick" if args.tiny else "ci", log, repeats)
             bare_runs = bare_seconds_per_example(backend, log, repeats)
         hypothesis_runs = hypothesis_seconds_per_example(backend, repeats=repeats)

@@ -125,15 +125,17 @@ class Run:
     def snapshot(self, index: int = 0) -> Snapshot:
         return self.adapter.snapshot(self.pairs[index].model)
 
-    def twin_snapshot(self, index: int = 0) -> Snapshot:
+    def _require_twins(self) -> None:
         if not self.twins:
             raise RuntimeError("this Run keeps no twins (twins=False): its twins were never updated")
+
+    def twin_snapshot(self, index: int = 0) -> Snapshot:
+        self._require_twins()
         return self.adapter.snapshot(self.pairs[index].twin)
 
     def differences(self, index: int = 0, slots: bool = True, grads: bool = True) -> List[str]:
         """How model ``index`` differs from its twin (empty when it matches)."""
-        if not self.twins:
-            raise RuntimeError("this Run keeps no twins (twins=False): its twins were never updated")
+        self._require_twins()
         if self.adapter.identical(self.pairs[index], slots=slots, grads=grads):
             return []
         actual, expected = self.snapshot(index), self.twin_snapshot(index)
