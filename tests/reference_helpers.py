@@ -667,7 +667,7 @@ def run_pytest_child(pytest_args: Sequence[str], junit_xml: Path, blocked: Seque
     args = ["-q", "-p", "no:cacheprovider", f"--junitxml={junit_xml}", *pytest_args]
     code = _CHILD_BOOTSTRAP.format(tests_dir=str(TESTS_DIR), blocked=tuple(blocked), args=args)
     command = [sys.executable, *(["-O"] if optimize else []), "-c", code]
-    completed = subprocess.run(command, cwd=REPO_ROOT, env=dict(env or child_env()), stdin=subprocess.DEVNULL,
+    completed = subprocess.run(command, cwd=REPO_ROOT, env=_child_env(env, optimize), stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
     info: Dict[str, Any] = {}
     for line in completed.stdout.splitlines():
@@ -684,5 +684,12 @@ def run_python_child(code: str, blocked: Sequence[str] = (), optimize: bool = Fa
     prelude = (f"import sys\nsys.path.insert(0, {str(TESTS_DIR)!r})\nimport reference_helpers\n"
                f"reference_helpers.block_imports({tuple(blocked)!r})\n")
     command = [sys.executable, *(["-O"] if optimize else []), "-c", prelude + code]
-    return subprocess.run(command, cwd=REPO_ROOT, env=dict(env or child_env()), stdin=subprocess.DEVNULL,
+    return subprocess.run(command, cwd=REPO_ROOT, env=_child_env(env, optimize), stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def _child_env(env: Optional[Mapping[str, str]], optimize: bool) -> Dict[str, str]:
+    """``env`` (default ``child_env()``), with the ``-O`` bytecode cache when ``optimize``."""
+    from conformance.bytecode import optimized_child_env  # here: a child imports this module too
+    chosen = dict(env or child_env())
+    return optimized_child_env(chosen) if optimize else chosen

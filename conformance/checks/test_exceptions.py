@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -13,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance.bytecode import optimized_child_env
 from conformance.checks.scenarios import draw_arrays, draw_run, expect_raise, flush_each, prime, raw_call
 from conformance.checks.support import capped, count_example
 from conformance.harness import Run
@@ -155,7 +155,7 @@ def test_ex4_exceptions_survive_python_O(adapter, target, pytestconfig, tmp_path
                "--conformance-profile", "quick", "--conformance-report", str(report),
                "--impl-timeout", str(pytestconfig.getoption("impl_timeout"))]
     child = subprocess.run(command, capture_output=True, text=True, cwd=tempfile.gettempdir(),
-                           env=dict(os.environ), timeout=600)
+                           env=optimized_child_env(), timeout=600)
     if not report.exists():
         raise ClauseViolation("EX-4", "the python -O run ended without a report:\n"
                               + (child.stdout + child.stderr)[-2000:])
