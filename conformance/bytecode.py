@@ -55,3 +55,14 @@ def optimized_child_env(env: Optional[Mapping[str, str]] = None) -> Dict[str, st
     result["PYTHONPYCACHEPREFIX"] = str(directory)
     result.pop("PYTHONDONTWRITEBYTECODE", None)
     return result
+
+
+def cache_populated(env: Optional[Mapping[str, str]] = None) -> Optional[bool]:
+    """Whether the cache directory for ``env`` already holds bytecode (None: the cache is off or a
+    user's own ``PYTHONPYCACHEPREFIX`` is in force). Timings depend on it: the first ``-O`` child on a
+    machine compiles the frameworks."""
+    env = os.environ if env is None else env
+    directory = None if env.get("PYTHONPYCACHEPREFIX") else cache_directory(env)
+    if directory is None:
+        return None
+    return directory.is_dir() and any(directory.iterdir())

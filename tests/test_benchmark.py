@@ -26,6 +26,7 @@ def test_tiny_benchmark_writes_the_documented_keys(tmp_path: Path) -> None:
     assert all(row["exit"] == 1 for row in result["mutants"]), result["mutants"]
     assert abs(sum(result["time_breakdown"]["torch"].values()) - 1.0) < 0.01
     assert {"machine", "versions", "command"} <= set(result)
+    assert "optimized_bytecode_cached_at_start" in result["machine"]
 
 
 def test_mutant_metadata_is_read_without_importing(tmp_path: Path) -> None:

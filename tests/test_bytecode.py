@@ -8,7 +8,7 @@ from typing import Dict
 
 import pytest
 
-from conformance.bytecode import CACHE_VARIABLE, optimized_child_env
+from conformance.bytecode import CACHE_VARIABLE, cache_populated, optimized_child_env
 
 BASE: Dict[str, str] = {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"}
 
@@ -55,3 +55,12 @@ def test_optimized_child_compiles_once_into_the_cache_only(tmp_path: Path) -> No
     written = cached.stat().st_mtime_ns
     subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     assert cached.stat().st_mtime_ns == written  # read, not compiled again
+
+
+def test_cache_populated_says_whether_bytecode_is_there(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    env = {**BASE, CACHE_VARIABLE: str(cache)}
+    assert cache_populated(env) is False
+    (cache / "x").mkdir(parents=True)
+    assert cache_populated(env) is True
+    assert cache_populated({**BASE, CACHE_VARIABLE: "off"}) is None
