@@ -11,7 +11,7 @@ Measured in one run, on the reference unless said otherwise:
   (:mod:`conformance.workload`), and ``_replay_<backend>`` redoes exactly those in a tight loop
   written directly against the framework (build each model and optimizer on first use as the suite
   does, reset weights and optimizer state, make the gradient tensors, apply each update eagerly to
-  the model and to its twin, read every weight, slot and ``.grad`` back to NumPy). Also reported:
+  the model and to its twin (only to the model in a run without twins), read every weight, slot and ``.grad`` back to NumPy). Also reported:
   ``hypothesis_draws_only_s``, what Hypothesis alone costs per example for IM-1's draws, and
   ``overhead_ratio_floor[backend]`` = (Hypothesis alone + bare) / bare, the ratio a suite whose own
   code cost nothing would reach with these draws and this framework work.
@@ -105,7 +105,7 @@ def _replay_torch(runs: List[Dict[str, Any]]) -> float:
     """The logged runs' framework work, written directly against torch: per run, per model pair (built
     on first use, then reused, as the suite does): reset both models' weights from the seed and build
     their optimizers (and scaler) afresh; per update, the gradient tensors, ``.grad``, one
-    ``step()`` (through the scaler if any) and ``.grad`` cleared, on the model and on its twin, then
+    ``step()`` (through the scaler if any) and ``.grad`` cleared, on the model and on its twin (the model only in a run without twins), then
     every weight and optimizer state entry of both read back to NumPy."""
     import numpy as np
     import torch
@@ -143,7 +143,7 @@ def _replay_torch(runs: List[Dict[str, Any]]) -> float:
             if op[0] != "update":
                 continue
             request, models = pairs[op[1]]
-            for model in models:
+            for model in models if run.get("twins", True) else models[:1]:
                 params = [p for p in model.parameters() if p.requires_grad]
                 grads = _arrays(rng, [tuple(p.shape) for p in params], op[2], request["dtype"])
                 for p, g in zip(params, grads):
@@ -167,7 +167,8 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
     (models built on first use per architecture and dtype, optimizers built and ``build()`` on first
     use per request, as the suite does): assign both models' weights from the seed and reset both
     optimizers' variables; per update, the gradient tensors and one eager ``apply_gradients`` on the
-    model and on its twin, then every weight and optimizer variable of both read back to NumPy."""
+    model and on its twin (the model only in a run without twins), then every weight and optimizer
+    variable of those read back to NumPy."""
     import numpy as np
     import tensorflow as tf
     from conformance.adapters.keras import _layers, _optimizer, _optimizer_variables  # same models
@@ -201,7 +202,7 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
             if op[0] != "update":
                 continue
             request, pair, built = pairs[op[1]]
-            for model, optimizer in zip(pair, built):
+            for model, optimizer in zip(pair, built) if run.get("twins", True) else zip(pair[:1], built[:1]):
                 variables = model.trainable_variables
                 grads = _arrays(rng, [tuple(v.shape) for v in variables], op[2], request["dtype"])
                 present = [(tf.constant(g), v) for g, v in zip(grads, variables) if g is not None]

@@ -44,7 +44,7 @@ class Run:
         self.adapter = adapter
         self.impl = impl
         self.seed = seed
-        workload.start_run(requests, seed)
+        workload.start_run(requests, seed, twins)
         self.pairs: List[Pair] = [adapter.pair(r, seed + i, index=i, fresh=fresh)
                                   for i, r in enumerate(requests)]
         self.deferred: Dict[str, List[Callable[[], Any]]] = {}

@@ -1,7 +1,7 @@
 """A log of the framework work the checks asked for, so the benchmark can replay it without the suite.
 
 Off unless ``$CONFORMANCE_WORKLOAD_LOG`` names a file. When on, every :class:`conformance.harness.Run`
-records its model requests and weight seed, then each update (model index, which gradients are
+records its model requests, weight seed and whether its twins are updated, then each update (model index, which gradients are
 present, ``defer``) and each flush; the checks' conftest writes the log (JSON) when the session ends.
 ``conformance.benchmark`` replays it with bare framework code to compute ``overhead_ratio``.
 Imports no framework.
@@ -18,14 +18,16 @@ LOG_VARIABLE = "CONFORMANCE_WORKLOAD_LOG"
 _runs: Optional[List[Dict[str, Any]]] = [] if os.environ.get(LOG_VARIABLE) else None
 
 
-def start_run(requests: Sequence[Any], seed: int) -> None:
-    """A new example: these model requests (one pair each), reset to weights from ``seed``."""
+def start_run(requests: Sequence[Any], seed: int, twins: bool = True) -> None:
+    """A new example: these model requests (one pair each), reset to weights from ``seed``; with
+    ``twins`` False its updates reach the models only (``Run(twins=False)``)."""
     if _runs is not None:
-        _runs.append({"requests": [dataclasses.asdict(r) for r in requests], "seed": seed, "ops": []})
+        _runs.append({"requests": [dataclasses.asdict(r) for r in requests], "seed": seed, "twins": twins,
+                      "ops": []})
 
 
 def update(index: int, present: Sequence[bool], defer: bool) -> None:
-    """One ``update_model`` call on model ``index`` (and the twin's matching update)."""
+    """One ``update_model`` call on model ``index`` (and the twin's matching update, if the run has twins)."""
     if _runs:
         _runs[-1]["ops"].append(["update", index, [bool(p) for p in present], bool(defer)])
 

@@ -46,7 +46,8 @@ def test_bare_replay_redoes_a_logged_workload(tmp_path: Path, backend: str) -> N
     scaled = {**request, "arch": "dense", "dtype": "float32", "scaler": "lso" if backend == "tf" else "enabled"}
     present = [True, True, True, True] if backend == "torch" else [True] * 6
     runs = [{"requests": [request], "seed": 3, "ops": [["update", 0, present, False], ["flush"]]},
-            {"requests": [scaled], "seed": 4, "ops": [["update", 0, [True, False, True, True], False]]}]
+            {"requests": [scaled], "seed": 4, "twins": False,  # Run(twins=False): the model only
+             "ops": [["update", 0, [True, False, True, True], False]]}]
     log = tmp_path / "workload.json"
     log.write_text(json.dumps({"runs": runs}))
     values = bare_seconds_per_example(backend, str(log), repeats=2)

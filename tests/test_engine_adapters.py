@@ -273,11 +273,15 @@ def test_xm1_traced_update_is_reused_and_applies_each_examples_gradients(adapter
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_run_without_twins_updates_only_the_model(adapters: Dict[str, Adapter], backend: str) -> None:
+def test_run_without_twins_updates_only_the_model(adapters: Dict[str, Adapter], backend: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """``Run(twins=False)`` (checks judged by the oracle, the other backend or the caller's tensors):
     the implementation's calls and flushes happen as usual, the twin stays at its reset state, and
-    asking for a twin comparison is an error, never a comparison with a stale twin."""
+    asking for a twin comparison is an error, never a comparison with a stale twin. The workload log
+    says so, so that the benchmark's bare replay does not update a twin either."""
+    from conformance import workload
     from conformance.harness import Run
+    monkeypatch.setattr(workload, "_runs", [])
     adapter = adapters[backend]
     request = ModelRequest(arch="dense", dtype="float32", optimizer="adam")
     run = Run("PA-1", adapter, reference.update_model, [request], seed=8, twins=False)
@@ -293,3 +297,4 @@ def test_run_without_twins_updates_only_the_model(adapters: Dict[str, Adapter], 
         run.differences()
     with pytest.raises(RuntimeError, match="no twins"):
         run.expect_twin("after the calls")
+    assert [(r["twins"], [op[0] for op in r["ops"]]) for r in workload._runs] == [(False, ["update", "update", "flush"])]
