@@ -25,7 +25,8 @@ def cache_directory(env: Mapping[str, str]) -> Optional[Path]:
     """The directory the cache lives in for ``env``, or None when it is turned off."""
     chosen = env.get(CACHE_VARIABLE)
     if chosen is not None:
-        return None if chosen.strip().lower() in ("", "off", "0", "no") else Path(chosen)
+        # absolute: the children run in other working directories
+        return None if chosen.strip().lower() in ("", "off", "0", "no") else Path(chosen).expanduser().absolute()
     base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "update-model-conformance" / "pycache-O"
 

@@ -21,6 +21,12 @@ def test_cache_directory_named_by_the_variable(tmp_path: Path) -> None:
     assert cache.is_dir() and (cache.stat().st_mode & 0o077) == 0
 
 
+def test_relative_directory_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    env = optimized_child_env({**BASE, CACHE_VARIABLE: "relative-cache"})
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "relative-cache")
+
+
 def test_default_directory_under_xdg_cache_home(tmp_path: Path) -> None:
     env = optimized_child_env({**BASE, "XDG_CACHE_HOME": str(tmp_path)})
     assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / "update-model-conformance" / "pycache-O")
