@@ -11,7 +11,8 @@ Measured in one run, on the reference unless said otherwise:
   (:mod:`conformance.workload`), and ``_replay_<backend>`` redoes exactly those in a tight loop
   written directly against the framework (build each model and optimizer on first use as the suite
   does, reset weights and optimizer state, make the gradient tensors, apply each update eagerly to
-  the model and to its twin (only to the model in a run without twins), read every weight, slot and ``.grad`` back to NumPy). Also reported:
+  the model and to its twin (only to the model in a run without twins), read every weight, slot
+  and ``.grad`` back to NumPy). Also reported:
   ``hypothesis_draws_only_s``, what Hypothesis alone costs per example for IM-1's draws, and
   ``overhead_ratio_floor[backend]`` = (Hypothesis alone + bare) / bare, the ratio a suite whose own
   code cost nothing would reach with these draws and this framework work.
@@ -101,12 +102,19 @@ def _arrays(rng: Any, shapes: List[Tuple[int, ...]], present: List[bool], dtype:
     return [rng.normal(size=shape).astype(dtype) if p else None for shape, p in zip(shapes, present)]
 
 
+def _models_updated(run: Dict[str, Any]) -> int:
+    """How many models of each logged pair an update reaches: the model and its twin, or the model
+    alone in a run without twins (``Run(twins=False)``)."""
+    return 2 if run.get("twins", True) else 1
+
+
 def _replay_torch(runs: List[Dict[str, Any]]) -> float:
     """The logged runs' framework work, written directly against torch: per run, per model pair (built
     on first use, then reused, as the suite does): reset both models' weights from the seed and build
     their optimizers (and scaler) afresh; per update, the gradient tensors, ``.grad``, one
-    ``step()`` (through the scaler if any) and ``.grad`` cleared, on the model and on its twin (the model only in a run without twins), then
-    every weight and optimizer state entry of both read back to NumPy."""
+    ``step()`` (through the scaler if any) and ``.grad`` cleared, on the model and on its twin (the
+    model only in a run without twins), then every weight and optimizer state entry of those read
+    back to NumPy."""
     import numpy as np
     import torch
     from conformance import optimizers
@@ -143,7 +151,7 @@ def _replay_torch(runs: List[Dict[str, Any]]) -> float:
             if op[0] != "update":
                 continue
             request, models = pairs[op[1]]
-            for model in models if run.get("twins", True) else models[:1]:
+            for model in models[:_models_updated(run)]:
                 params = [p for p in model.parameters() if p.requires_grad]
                 grads = _arrays(rng, [tuple(p.shape) for p in params], op[2], request["dtype"])
                 for p, g in zip(params, grads):
@@ -202,7 +210,7 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
             if op[0] != "update":
                 continue
             request, pair, built = pairs[op[1]]
-            for model, optimizer in zip(pair, built) if run.get("twins", True) else zip(pair[:1], built[:1]):
+            for model, optimizer in zip(pair[:_models_updated(run)], built):
                 variables = model.trainable_variables
                 grads = _arrays(rng, [tuple(v.shape) for v in variables], op[2], request["dtype"])
                 present = [(tf.constant(g), v) for g, v in zip(grads, variables) if g is not None]

@@ -31,6 +31,12 @@ def cache_directory(env: Mapping[str, str]) -> Optional[Path]:
     return Path(base) / "update-model-conformance" / "pycache-O"
 
 
+def _directory_in_force(env: Mapping[str, str]) -> Optional[Path]:
+    """Our cache directory for ``env``; None when the cache is off or the user's own
+    ``PYTHONPYCACHEPREFIX`` decides where bytecode goes."""
+    return None if env.get("PYTHONPYCACHEPREFIX") else cache_directory(env)
+
+
 def _usable(directory: Path) -> bool:
     """Create ``directory`` (owner-only) if needed; usable when it is a directory this user owns and
     may write to (a cache another user could write to would let them choose the code we run)."""
@@ -48,9 +54,7 @@ def optimized_child_env(env: Optional[Mapping[str, str]] = None) -> Dict[str, st
     cache directory and may be written there. Unchanged when the cache is off or unusable, or when
     ``PYTHONPYCACHEPREFIX`` is already set."""
     result = dict(os.environ if env is None else env)
-    if result.get("PYTHONPYCACHEPREFIX"):
-        return result
-    directory = cache_directory(result)
+    directory = _directory_in_force(result)
     if directory is None or not _usable(directory):
         return result
     result["PYTHONPYCACHEPREFIX"] = str(directory)
@@ -62,8 +66,7 @@ def cache_populated(env: Optional[Mapping[str, str]] = None) -> Optional[bool]:
     """Whether the cache directory for ``env`` already holds bytecode (None: the cache is off or a
     user's own ``PYTHONPYCACHEPREFIX`` is in force). Timings depend on it: the first ``-O`` child on a
     machine compiles the frameworks."""
-    env = os.environ if env is None else env
-    directory = None if env.get("PYTHONPYCACHEPREFIX") else cache_directory(env)
+    directory = _directory_in_force(os.environ if env is None else env)
     if directory is None:
         return None
     return directory.is_dir() and any(directory.iterdir())

@@ -1,10 +1,10 @@
 """A log of the framework work the checks asked for, so the benchmark can replay it without the suite.
 
 Off unless ``$CONFORMANCE_WORKLOAD_LOG`` names a file. When on, every :class:`conformance.harness.Run`
-records its model requests, weight seed and whether its twins are updated, then each update (model index, which gradients are
-present, ``defer``) and each flush; the checks' conftest writes the log (JSON) when the session ends.
-``conformance.benchmark`` replays it with bare framework code to compute ``overhead_ratio``.
-Imports no framework.
+records its model requests, weight seed and whether its twins are updated, then each update (model
+index, which gradients are present, ``defer``) and each flush; the checks' conftest writes the log
+(JSON) when the session ends. ``conformance.benchmark`` replays it with bare framework code to
+compute ``overhead_ratio``. Imports no framework.
 """
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def start_run(requests: Sequence[Any], seed: int, twins: bool = True) -> None:
 
 
 def update(index: int, present: Sequence[bool], defer: bool) -> None:
-    """One ``update_model`` call on model ``index`` (and the twin's matching update, if the run has twins)."""
+    """One ``update_model`` call on model ``index`` (and the twin's matching update, if the run has
+    twins)."""
     if _runs:
         _runs[-1]["ops"].append(["update", index, [bool(p) for p in present], bool(defer)])
 
