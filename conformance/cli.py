@@ -19,6 +19,7 @@ import tempfile
 from typing import List, Optional
 
 from conformance import clauses, expect_fail, invoke
+from conformance.interrupts import InterruptGuard
 from conformance.profiles import DEFAULT_PROFILE, FIXED_SEED_PROFILES, PROFILES
 from conformance.target import DEFAULT_TARGET, split_target
 
@@ -183,7 +184,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"update_model conformance: impl={args.impl} backend={args.backend} device={args.device} "
               f"level={args.level} profile={args.profile} seed={seed}", flush=True)
         try:
-            code = pytest.main(pytest_args(args, seed, report_path, workdir))
+            with InterruptGuard() as guard:  # one Ctrl-C ends the run, even if Python drops it once
+                code = pytest.main(pytest_args(args, seed, report_path, workdir), plugins=[guard])
         except KeyboardInterrupt:
             code = pytest.ExitCode.INTERRUPTED
         _print_watchdog_reports(watchdog_dir)
