@@ -57,6 +57,7 @@ class InterruptGuard:
         signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.default_int_handler)
 
     def _on_sigint(self, signum: int, frame: Optional[FrameType]) -> None:
+        __tracebackhide__ = True  # pytest's "KeyboardInterrupt at FILE:LINE" names the interrupted code
         if not self._acknowledged:
             self._pending_since = time.monotonic()
             self._where = traceback.format_stack(frame, limit=6) if frame is not None else []
