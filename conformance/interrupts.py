@@ -3,8 +3,8 @@
 Python turns SIGINT into ``KeyboardInterrupt`` at whatever bytecode the main thread runs next. When
 that is a finalizer (``__del__``, a weakref or GC callback) the exception is reported as
 "unraisable" and dropped, as it is below C code that clears errors; the run then goes on as if no
-Ctrl-C was pressed. (Seen once in CI: a SIGINT during pytest's start-up was lost, and the run
-waited out a hanging implementation's 600 s ``--timeout``.)
+Ctrl-C was pressed. (Seen once in CI, where exactly it landed not known: a SIGINT during pytest's
+start-up was lost, and the run waited out a hanging implementation's 600 s ``--timeout``.)
 
 :class:`InterruptGuard`, around ``pytest.main`` in the controller process: on SIGINT it raises
 ``KeyboardInterrupt`` as Python's own handler does; pytest, when it catches one, calls the hook
@@ -42,6 +42,11 @@ class InterruptGuard:
         self._done = threading.Event()
         self._previous: Any = signal.default_int_handler
         self._watcher: Optional[threading.Thread] = None
+
+    @property
+    def acknowledged(self) -> bool:
+        """pytest has caught a KeyboardInterrupt: the run is ending."""
+        return self._acknowledged
 
     def __enter__(self) -> "InterruptGuard":
         self._previous = signal.signal(signal.SIGINT, self._on_sigint)

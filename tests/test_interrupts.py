@@ -95,7 +95,7 @@ def test_pytest_acknowledges_the_ctrl_c_it_catches(tmp_path) -> None:
         with InterruptGuard(grace=0.5) as guard:
             code = pytest.main(["-q", "-p", "no:cacheprovider", {str(tmp_path)!r}], plugins=[guard])
             time.sleep(1.5)  # the run's ending, past the grace
-        print("exit", int(code), "acknowledged", guard._acknowledged, "raised again", guard.raised_again)
+        print("exit", int(code), "acknowledged", guard.acknowledged, "raised again", guard.raised_again)
     """)
     child = subprocess.run([sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=ROOT), cwd=tmp_path,
                            capture_output=True, text=True, timeout=60,
