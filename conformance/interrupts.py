@@ -49,6 +49,8 @@ class InterruptGuard:
         return self._acknowledged
 
     def __enter__(self) -> "InterruptGuard":
+        if threading.current_thread() is not threading.main_thread():
+            return self  # only the main thread gets signals (and may set their handlers): inactive
         self._previous = signal.signal(signal.SIGINT, self._on_sigint)
         self._watcher = threading.Thread(target=self._watch, name="conformance-interrupt-guard", daemon=True)
         self._watcher.start()
@@ -56,9 +58,10 @@ class InterruptGuard:
 
     def __exit__(self, kind: Optional[Type[BaseException]], error: Optional[BaseException],
                  trace: Optional[TracebackType]) -> None:
+        if self._watcher is None:
+            return
         self._done.set()
-        if self._watcher is not None:
-            self._watcher.join()
+        self._watcher.join()
         signal.signal(signal.SIGINT, self._previous if self._previous is not None else signal.default_int_handler)
 
     def _on_sigint(self, signum: int, frame: Optional[FrameType]) -> None:

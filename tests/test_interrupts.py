@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from typing import Dict
 
 import pytest
@@ -101,3 +102,23 @@ def test_pytest_acknowledges_the_ctrl_c_it_catches(tmp_path) -> None:
                            capture_output=True, text=True, timeout=60,
                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert "exit 2 acknowledged True raised again 0" in child.stdout, child
+
+
+def test_outside_the_main_thread_the_guard_stays_out_of_the_way() -> None:
+    """``cli.main`` called from another thread (an embedding tool): no handler can be set there, so
+    the guard does nothing rather than raise."""
+    from conformance.interrupts import InterruptGuard
+    errors: list = []
+
+    def enter_and_leave() -> None:
+        try:
+            with InterruptGuard(grace=0.1) as guard:
+                assert not guard.acknowledged
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    before = signal.getsignal(signal.SIGINT)
+    thread = threading.Thread(target=enter_and_leave)
+    thread.start()
+    thread.join(10)
+    assert not errors and signal.getsignal(signal.SIGINT) is before, errors
