@@ -9,15 +9,16 @@ import subprocess
 import sys
 import textwrap
 import threading
-from typing import Dict
+from pathlib import Path
+from typing import Optional
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-#: The child: ``GUARD`` (a context manager: the guard, or nothing) around a block in which one
-#: SIGINT lands in a slow ``__del__`` (dropped by Python, "Exception ignored in"), then a wait of
-#: ``WAIT`` s. ``ACK`` says whether the block acknowledges a caught KeyboardInterrupt, as pytest does.
+#: The child: the guard (``guarded``) or nothing around a block in which one SIGINT lands in a slow
+#: ``__del__`` (dropped by Python, "Exception ignored in") or, with ``acknowledged``, is caught and
+#: acknowledged as pytest does; then a wait of ``wait`` s.
 CHILD = textwrap.dedent("""
     import contextlib, os, signal, sys, threading, time
     from conformance.interrupts import InterruptGuard
@@ -48,11 +49,16 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def run_child(guarded: bool, acknowledged: bool, wait: float = 4.0) -> subprocess.CompletedProcess:
-    env: Dict[str, str] = dict(os.environ, PYTHONPATH=ROOT)
-    return subprocess.run([sys.executable, "-c", CHILD.format(guarded=guarded, acknowledged=acknowledged, wait=wait)],
-                          env=env, capture_output=True, text=True, timeout=60,
+def run_python(script: str, cwd: Optional[Path] = None) -> subprocess.CompletedProcess:
+    """``python -c script`` with this checkout importable and SIGINT at its default, as in a
+    terminal (a test run started in the background would pass SIGINT on ignored)."""
+    return subprocess.run([sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=ROOT), cwd=cwd,
+                          capture_output=True, text=True, timeout=60,
                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def run_child(guarded: bool, acknowledged: bool, wait: float = 4.0) -> subprocess.CompletedProcess:
+    return run_python(CHILD.format(guarded=guarded, acknowledged=acknowledged, wait=wait))
 
 
 def test_without_the_guard_a_ctrl_c_in_a_finalizer_is_lost() -> None:
@@ -80,7 +86,7 @@ def test_a_ctrl_c_that_reached_the_run_is_not_raised_again(guarded: bool) -> Non
     assert "did not stop the run" not in child.stderr, child
 
 
-def test_pytest_acknowledges_the_ctrl_c_it_catches(tmp_path) -> None:
+def test_pytest_acknowledges_the_ctrl_c_it_catches(tmp_path: Path) -> None:
     """As the CLI runs it: the guard, registered as a plugin, hears from pytest that a SIGINT during
     a test was caught (exit 2, "interrupted"), and does not raise it again during the ending."""
     (tmp_path / "test_sigint.py").write_text(textwrap.dedent("""
@@ -98,9 +104,7 @@ def test_pytest_acknowledges_the_ctrl_c_it_catches(tmp_path) -> None:
             time.sleep(1.5)  # the run's ending, past the grace
         print("exit", int(code), "acknowledged", guard.acknowledged, "raised again", guard.raised_again)
     """)
-    child = subprocess.run([sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=ROOT), cwd=tmp_path,
-                           capture_output=True, text=True, timeout=60,
-                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    child = run_python(script, cwd=tmp_path)
     assert "exit 2 acknowledged True raised again 0" in child.stdout, child
 
 
