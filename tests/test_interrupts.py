@@ -14,6 +14,8 @@ from typing import Optional
 
 import pytest
 
+from child_signals import default_sigint
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: The child: the guard (``guarded``) or nothing around a block in which one SIGINT lands in a slow
@@ -54,7 +56,7 @@ def run_python(script: str, cwd: Optional[Path] = None) -> subprocess.CompletedP
     terminal (a test run started in the background would pass SIGINT on ignored)."""
     return subprocess.run([sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=ROOT), cwd=cwd,
                           capture_output=True, text=True, timeout=60,
-                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                          preexec_fn=default_sigint)
 
 
 def run_child(guarded: bool, acknowledged: bool, wait: float = 4.0) -> subprocess.CompletedProcess:

@@ -42,6 +42,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import pytest
 
+from child_signals import default_sigint  # the Ctrl-C rows' child must not inherit SIGINT ignored
 from conformance.invoke import WATCHDOG_GRACE  # after --timeout, the watchdog ends a worker
 
 ROBUSTNESS = Path(__file__).resolve().parent / "robustness"
@@ -110,13 +111,6 @@ class Interrupt:
     gap: float = 1.0
 
 
-def _default_sigint() -> None:
-    """In the child, before ``exec``: SIGINT handled as a terminal user's shell leaves it. A test run
-    started in the background (``cmd &`` in a script, ``nohup``) inherits SIGINT *ignored*, and
-    Python keeps an ignored SIGINT ignored: the Ctrl-C rows would then wait out ``RUN_LIMIT``."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def run_cli(tmp_path: Path, *options: str, env: Optional[Dict[str, str]] = None, report: bool = True,
             interrupt: Optional[Interrupt] = None, files: Optional[Dict[str, str]] = None) -> CliRun:
     """``python -m conformance OPTIONS [--report report.json]`` in a fresh directory (holding
@@ -133,7 +127,7 @@ def run_cli(tmp_path: Path, *options: str, env: Optional[Dict[str, str]] = None,
         child_env.pop(name, None)
     started = time.monotonic()
     child = subprocess.Popen(command, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_default_sigint)
+                             stderr=subprocess.PIPE, start_new_session=True, preexec_fn=default_sigint)
     stdout, stderr = _Output(child.stdout), _Output(child.stderr)
     hung = False
     try:
