@@ -56,15 +56,47 @@ def _optimizer(request: ModelRequest) -> Any:
     return optimizer
 
 
+#: tf-keras optimizer state that lives outside ``variables``: Nadam's ``_u_product`` is a bare
+#: ``tf.Variable`` (tf-keras 2.21 ``nadam.py``); Keras 3 tracks its own among the variables.
+_UNLISTED_VARIABLES = ("_u_product",)
+#: ... and in Python attributes: Nadam counts the steps whose ``_u_product`` it has computed, and
+#: recomputes it only when that count is behind ``iterations``, so a reset of ``iterations`` alone
+#: would leave every later step on a stale product.
+_PYTHON_STATE = ("_u_product_counter",)
+
+
+def _optimizer_chain(optimizer: Any) -> List[Any]:
+    """The optimizer and the ones it wraps (a ``LossScaleOptimizer``'s ``inner_optimizer``)."""
+    chain = []
+    while optimizer is not None and all(optimizer is not seen for seen in chain):
+        chain.append(optimizer)
+        optimizer = getattr(optimizer, "inner_optimizer", None)
+    return chain
+
+
 def _optimizer_variables(optimizer: Any) -> List[Any]:
     """Every variable of the optimizer's state. tf-keras' ``LossScaleOptimizer.variables`` leaves out
-    its loss-scale state (scale, good-step counter): those are added, so resets and snapshots see them."""
+    its loss-scale state (scale, good-step counter), and tf-keras' Nadam its ``_u_product``: those
+    are added, so resets and snapshots see them."""
     variables = optimizer.variables
     found = list(variables() if callable(variables) else variables)
     loss_scale_weights = getattr(getattr(optimizer, "_loss_scale", None), "_weights", None)
     if isinstance(loss_scale_weights, dict):
         found += [v for _, v in sorted(loss_scale_weights.items(), key=lambda item: str(item[0]))]
+    listed = {id(v) for v in found}
+    for part in _optimizer_chain(optimizer):
+        for name in _UNLISTED_VARIABLES:
+            variable = getattr(part, name, None)
+            if variable is not None and id(variable) not in listed:
+                found.append(variable)
+                listed.add(id(variable))
     return found
+
+
+def _python_state(optimizer: Any) -> List[Tuple[Any, str, Any]]:
+    """(optimizer, attribute, value) of the optimizer's state kept in Python (``_PYTHON_STATE``)."""
+    return [(part, name, getattr(part, name)) for part in _optimizer_chain(optimizer)
+            for name in _PYTHON_STATE if hasattr(part, name)]
 
 
 def _np_dtype(variable: Any) -> np.dtype:
@@ -115,6 +147,9 @@ class KerasAdapter(Adapter):
             _build_optimizer(pair.optimizer, model.trainable_variables)
             pair.initial_optimizer_state = [v.numpy() for v in _optimizer_variables(pair.optimizer)]
         pair.twin_initial_optimizer_state = [v.numpy() for v in _optimizer_variables(pair.twin_optimizer)]
+        # restored at every reset; a fresh pair's own optimizer is not built yet and has none
+        pair.initial_python_state = (_python_state(pair.optimizer) if prebuild else []) + \
+            _python_state(pair.twin_optimizer)
         if prebuild:  # reused across examples: the twin's update is compiled once it pays off
             # tf-keras' Nadam caches u_product on the Python side, so its tf.function update differs
             # from eager: the twin stays eager there (the implementation is called eagerly)
@@ -140,6 +175,8 @@ class KerasAdapter(Adapter):
         values += list(pair.twin_initial_optimizer_state)
         for variable, value in zip(variables, values):
             variable.assign(value)
+        for optimizer, name, value in pair.initial_python_state:
+            setattr(optimizer, name, value)
 
     def trainable_shapes(self, pair: Pair) -> List[Tuple[int, ...]]:
         return [tuple(v.shape) for v in pair.model.trainable_variables]
