@@ -125,6 +125,29 @@ def test_runs_follow_the_metadata() -> None:
     assert "--device" in kill_table.mutant_runs(cuda, options, have_cuda=True)[0][0].args
 
 
+def test_a_rerun_of_named_mutants_keeps_the_whole_runs_provenance() -> None:
+    """``--only`` into a section a whole run made: its rows are replaced, the header keeps the whole
+    run's command and time, and the re-run is listed with the rows it replaced (once per re-run)."""
+    options = kill_table.Options("ci", only_declared=False, seed=None, jobs=2)
+    row = {"mutant": "a", "backend": "tf", "verdict": "killed", "caught_by": ["IM-1", "PA-1"],
+           "caught_by_declared": ["IM-1"], "declared": ["IM-1"], "level": "core", "requires": [],
+           "exit": 1, "time_to_verdict_s": 1.0, "wall_s": 2.0}
+    whole = {"command": "python -m tools.kill_table --profile ci", "started_utc": "2026-01-01 00:00:00",
+             "duration_s": 100.0, "jobs": 2, "seed": None, "complete": True}
+    document: Dict[str, Any] = {}
+    kill_table.merge_section(document, options, [row, {**row, "mutant": "b"}], [], partial=True, meta=whole)
+    rerun = {**whole, "command": "python -m tools.kill_table --profile ci --only a", "started_utc": "2026-01-02 00:00:00",
+             "duration_s": 5.0}
+    for _ in range(2):  # merged after each finished run: one entry, not two
+        section = kill_table.merge_section(document, options, [{**row, "caught_by": ["IM-1"]}], [], partial=True,
+                                           meta=rerun, rerun=True)
+    assert (section["command"], section["started_utc"]) == (whole["command"], whole["started_utc"])
+    assert [(r["command"], r["rows"]) for r in section["reruns"]] == [(rerun["command"], ["a"])]
+    assert [(r["mutant"], r["caught_by"]) for r in section["mutants"]] == [("a", ["IM-1"]), ("b", ["IM-1", "PA-1"])]
+    text = "\n".join(kill_table_doc.section_md(options.section, section))
+    assert whole["command"] in text and f"Rows re-run since and merged here: a, by `{rerun['command']}`" in text
+
+
 def test_flakiness_seed_overrides() -> None:
     assert flakiness.seeds_by_subject(["reference=11,12", "fe_style_core="]) == {"reference": [11, 12],
                                                                                "fe_style_core": []}

@@ -279,12 +279,19 @@ def render(document: Dict[str, Any]) -> str:
 
 
 def merge_section(document: Dict[str, Any], options: Options, rows: List[Dict[str, Any]],
-                  vrows: List[Dict[str, Any]], partial: bool, meta: Dict[str, Any]) -> Dict[str, Any]:
-    """Put this run's rows into its section; a partial run (``--only``) replaces just its mutants' rows."""
+                  vrows: List[Dict[str, Any]], partial: bool, meta: Dict[str, Any],
+                  rerun: bool = False) -> Dict[str, Any]:
+    """Put this run's rows into its section; a partial run (``--only``) replaces just its mutants' rows.
+    ``rerun`` (a run of named mutants/variants into a section a whole run made): the section keeps that
+    run's command, time and environment, and lists this run in ``reruns`` with the rows it replaced."""
     sections = document.setdefault("sections", {})
     old = sections.get(options.section, {}) if partial else {}
     names = {r["mutant"] for r in rows}
     vnames = {r["variant"] for r in vrows}
+    if rerun and old.get("command"):
+        earlier = [r for r in old.get("reruns", []) if r.get("started_utc") != meta.get("started_utc")]
+        meta = {"reruns": earlier + [{**{k: meta[k] for k in ("command", "started_utc", "duration_s", "complete")
+                                         if k in meta}, "rows": sorted(names | vnames)}]}
     rows = sorted([r for r in old.get("mutants", []) if r["mutant"] not in names] + rows,
                   key=lambda r: (r["mutant"], r["backend"]))
     vrows = sorted([r for r in old.get("variants", []) if r["variant"] not in vnames] + vrows,
@@ -348,6 +355,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                     if len(by_variant.get(v.name, [])) == len(variant_runs(v, options))]
         return mutant_rows, [row for v in complete for row in variant_rows(v, by_variant[v.name])]
 
+    def run_meta() -> Dict[str, Any]:
+        return {"command": command.strip(), "started_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(started)),
+                "duration_s": round(time.time() - started, 1), "jobs": args.jobs, "seed": args.seed,
+                "environment": environment(), "complete": len(done) == len(plan)}
+
     def progress(result: RunResult) -> None:
         with lock:
             done[index[id(result.run)]] = result
@@ -356,18 +368,15 @@ def main(argv: Optional[List[str]] = None) -> int:
                   f"({result.wall_s:.0f} s)", flush=True)
             if not args.no_write:  # save as we go: an interrupted run keeps what it measured
                 mutant_rows, vrows = rows_so_far()
-                meta = {"command": command.strip(), "started_utc": time.strftime("%Y-%m-%d %H:%M:%S",
-                                                                                  time.gmtime(started)),
-                        "duration_s": round(time.time() - started, 1), "jobs": args.jobs, "seed": args.seed,
-                        "environment": environment(), "complete": len(done) == len(plan)}
-                merge_section(document, options, mutant_rows, vrows, partial=True, meta=meta)
+                merge_section(document, options, mutant_rows, vrows, partial=True, meta=run_meta(),
+                              rerun=bool(wanted))
                 save(document)
 
     run_all([r for _, r in plan], args.jobs, progress)
     rows, vrows = rows_so_far()
     this = summary(rows, vrows)
     if not plan and not args.no_write:
-        merge_section(document, options, rows, vrows, partial=True, meta={"command": command.strip()})
+        merge_section(document, options, rows, vrows, partial=True, meta=run_meta(), rerun=bool(wanted))
         save(document)
     section = document["sections"].get(options.section, {"summary": this})
     print(json.dumps({"this_run": this, "section": section["summary"]}, indent=1))

@@ -33,6 +33,9 @@ def section_md(name: str, section: Dict[str, Any]) -> List[str]:
     lines = [f"## `--profile {section['profile']}`, {mode}", "",
              f"Command: `{section['command']}` (started {section['started_utc']} UTC, {section['duration_s']:g} s "
              f"with {section['jobs']} runs at a time; seed: {section.get('seed') if section.get('seed') is not None else 'the profile default'}).",
+             *[f"Rows re-run since and merged here: {', '.join(r['rows'])}, by `{r['command']}` (started "
+               f"{r['started_utc']} UTC, {r['duration_s']:g} s{'' if r.get('complete', True) else '; stopped before the end'})."
+               for r in section.get("reruns", [])],
              "",
              *([f"**Incomplete**: the run was stopped before all its runs finished; the rows below are the "
                 f"finished ones.", ""] if section.get("complete") is False else []),
