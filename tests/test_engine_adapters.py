@@ -156,21 +156,28 @@ def test_reset_restores_weights_and_optimizer_state(adapters: Dict[str, Adapter]
     assert any(not np.array_equal(a, b) for a, b in zip(adapter.snapshot(other.model).weights, fresh_model.weights))
 
 
-#: Every optimizer of the table on each backend (tf: whichever Keras this process runs).
-OPTIMIZER_CASES = [pytest.param(backend, entry.id, id=f"{backend}-{entry.id}") for backend in BACKENDS
-                   for entry in optimizers.OPTIMIZERS if backend == "tf" or entry.torch is not None]
+#: Loss scaling as each backend's models take it (``ModelRequest.scaler``).
+SCALERS = {"tf": "lso", "torch": "enabled"}
+#: Every optimizer of the table on each backend (tf: whichever Keras this process runs), without
+#: and with loss scaling.
+OPTIMIZER_CASES = [pytest.param(backend, entry.id, scaler, id=f"{backend}-{entry.id}-{scaler or 'unscaled'}")
+                   for backend in BACKENDS for entry in optimizers.OPTIMIZERS
+                   if backend == "tf" or entry.torch is not None for scaler in (None, SCALERS[backend])]
 
 
-@pytest.mark.parametrize("backend, optimizer", OPTIMIZER_CASES)
-def test_a_reset_pair_steps_as_a_new_one(adapters: Dict[str, Adapter], backend: str, optimizer: str) -> None:
+@pytest.mark.parametrize("backend, optimizer, scaler", OPTIMIZER_CASES)
+def test_a_reset_pair_steps_as_a_new_one(adapters: Dict[str, Adapter], backend: str, optimizer: str,
+                                         scaler: Any) -> None:
     """Examples are independent of what ran before them on a cached pair: after steps of its own, a
     reset pair takes the same steps as when it was new, bit for bit, model and twin. Judged by the
     steps, not by snapshots, so that state a snapshot does not list (tf-keras' Nadam keeps
-    ``_u_product`` outside ``variables`` and a step counter in Python) counts too."""
+    ``_u_product`` outside ``variables`` and a step counter in Python) counts too. Five steps in all
+    before the reset: with loss scaling (growth interval 3) the scale has grown."""
     adapter = adapters[backend]
+    request = ModelRequest(arch="dense", dtype="float32", optimizer=optimizer, scaler=scaler)
 
     def trajectory() -> tuple:
-        pair = _pair(adapter, "dense", optimizer, seed=3, index=11)
+        pair = adapter.pair(request, 3, index=11)
         weights = []
         for seed in (1, 2, 3):
             _step(adapter, pair, GradientDraw(seed=seed, scale=1.0).arrays(adapter.trainable_shapes(pair), "float32"))
