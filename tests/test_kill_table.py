@@ -125,6 +125,19 @@ def test_runs_follow_the_metadata() -> None:
     assert "--device" in kill_table.mutant_runs(cuda, options, have_cuda=True)[0][0].args
 
 
+def test_variants_run_on_each_backend_and_under_keras2() -> None:
+    """A correct variant runs at its level on tf and torch, and on tf under Keras 2 where tf-keras is
+    installed; a core-only variant does the same at strict."""
+    options = kill_table.Options("ci", only_declared=False, seed=None, jobs=2)
+    keras2 = kill_table.unmet("keras2", have_cuda=False) is None
+    legs = ["tf", "torch"] + (["tf (Keras 2)"] if keras2 else [])
+    for level, variant in (("strict", ("strict",)), ("core", ("core", "strict"))):
+        runs = kill_table.variant_runs(kill_table.Variant("v", "v.py", level, ()), options)
+        assert [(r.level, kill_table.backend_label(r)) for r in runs] == [(lv, leg) for lv in variant for leg in legs]
+    assert all(dict(r.env) == ({"TF_USE_LEGACY_KERAS": "1"} if "Keras 2" in kill_table.backend_label(r) else {})
+               for r in runs)
+
+
 def test_a_rerun_of_named_mutants_keeps_the_whole_runs_provenance() -> None:
     """``--only`` into a section a whole run made: its rows are replaced, the header keeps the whole
     run's command and time, and the re-run is listed with the rows it replaced (once per re-run)."""

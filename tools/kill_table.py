@@ -180,10 +180,19 @@ def mutant_runs(mutant: Mutant, options: Options, have_cuda: bool) -> Tuple[List
 
 
 def variant_runs(variant: Variant, options: Options) -> List[SuiteRun]:
-    """At its level on each backend; a core-only variant also at ``--level strict``."""
+    """At its level on each backend, and on TF once more under Keras 2 when tf-keras is installed (a
+    correct implementation holds under either Keras); a core-only variant also at ``--level strict``."""
     levels = [variant.level] + (["strict"] if variant.level == "core" else [])
-    return [SuiteRun(variant.path, backend, level, options.profile, options.common_args())
-            for level in levels for backend in clauses.BACKENDS]
+    legs: List[Tuple[str, Tuple[Tuple[str, Optional[str]], ...]]] = [(b, ()) for b in clauses.BACKENDS]
+    if unmet("keras2", have_cuda=False) is None:
+        legs.append(("tf", tuple(sorted(REQUIREMENT_ENV["keras2"].items()))))
+    return [SuiteRun(variant.path, backend, level, options.profile, options.common_args(), env)
+            for level in levels for backend, env in legs]
+
+
+def backend_label(run: SuiteRun) -> str:
+    """``tf``, ``torch``, or ``tf (Keras 2)`` for a run under ``TF_USE_LEGACY_KERAS=1``."""
+    return run.backend + (" (Keras 2)" if dict(run.env).get("TF_USE_LEGACY_KERAS") == "1" else "")
 
 
 def cost(run: SuiteRun) -> float:
@@ -227,7 +236,7 @@ def variant_rows(variant: Variant, results: Sequence[RunResult]) -> List[Dict[st
         exits_ok = all(r.exit_code == (1 if any(c in expected for c in r.failed) else 0) for r in at_level)
         ok = failed == expected and exits_ok and all(r.exit_code in (0, 1) for r in at_level)
         rows.append({"variant": variant.name, "variant_level": variant.level, "run_level": level,
-                     "backends": [r.run.backend for r in at_level], "expected_failures": expected,
+                     "backends": [backend_label(r.run) for r in at_level], "expected_failures": expected,
                      "failed": failed, "exits": [r.exit_code for r in at_level],
                      "verdict": "accepted as expected" if ok else "false alarm",
                      "wall_s": round(sum(r.wall_s for r in at_level), 2),
@@ -363,7 +372,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     def progress(result: RunResult) -> None:
         with lock:
             done[index[id(result.run)]] = result
-            print(f"[{len(done)}/{len(plan)}] {os.path.basename(result.run.impl)} {result.run.backend} "
+            print(f"[{len(done)}/{len(plan)}] {os.path.basename(result.run.impl)} {backend_label(result.run)} "
                   f"{result.run.level}: exit {result.exit_code}, failed {','.join(result.failed) or '-'} "
                   f"({result.wall_s:.0f} s)", flush=True)
             if not args.no_write:  # save as we go: an interrupted run keeps what it measured
