@@ -15,7 +15,8 @@ Each mutant in `tests/mutants/` runs at its `LEVEL` on each of its `BACKENDS` (`
 first failing check's result; *wall*: the whole run. Verdicts: **killed** (exit 1, a declared clause
 failed), **caught, but not by a declared clause**, **survived** (exit 0), **error** (any other exit),
 **skipped** (requirement not available here). Correct variants (`tests/variants/`) must pass at their
-level; a core-only variant must fail exactly its `STRICT_FAILS` at `--level strict`.
+level on tf, torch and, where tf-keras is installed, on tf under Keras 2 (`tf (Keras 2)`); a
+core-only variant must fail exactly its `STRICT_FAILS` at `--level strict`.
 """
 
 
