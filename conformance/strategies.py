@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from hypothesis import strategies as st
@@ -118,3 +118,64 @@ def programs(models: int, max_calls: int = 6) -> st.SearchStrategy[List[Call]]:
     call = st.builds(Call, model=st.integers(0, models - 1), defer=st.booleans(), grads=gradients())
     flush = st.just(Call(model=0, defer=False, grads=GradientDraw(0, 1.0), flush=True))
     return st.lists(st.one_of(call, flush), min_size=1, max_size=max_calls)
+
+
+#: What a step of a DF-5 program does: a deferred or an immediate ``update_model`` call on one
+#: model, the caller's own ``backward()`` on one model (torch), or a flush of ``deferred``.
+STEP_KINDS: Tuple[str, ...] = ("defer", "now", "backward", "flush")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a program over several models sharing one ``deferred`` dict."""
+    kind: str
+    model: int = 0
+
+    def __str__(self) -> str:
+        if self.kind == "flush":
+            return "flush"
+        if self.kind == "backward":
+            return f"caller's backward() on model {self.model}"
+        return f"update_model(model {self.model}, defer={self.kind == 'defer'})"
+
+
+Program = Tuple[Step, ...]
+
+
+def small_programs(max_models: int, max_steps: int, kinds: Sequence[str] = STEP_KINDS) -> List[Program]:
+    """Every program of 1 to ``max_steps`` steps over at most ``max_models`` models, shortest first,
+    each once up to a renaming of the models (model k first appears after models 0..k-1).
+
+    Programs that start with a flush, end with one (the check flushes at the end) or flush twice in
+    a row are the same as a shorter program and are left out; so is a program that is only
+    ``backward()`` calls (nothing of the implementation's runs)."""
+    found: List[Program] = []
+    for length in range(1, max_steps + 1):
+        found.extend(p for p in _programs_of_length(length, max_models, tuple(kinds), (), 0)
+                     if _useful(p))
+    return found
+
+
+def _programs_of_length(length: int, max_models: int, kinds: Tuple[str, ...], prefix: Program,
+                        used: int) -> Iterator[Program]:
+    if length == 0:
+        yield prefix
+        return
+    for kind in kinds:
+        models = [0] if kind == "flush" else range(min(used + 1, max_models))
+        for model in models:
+            step = Step(kind, model)
+            now_used = used if kind == "flush" else max(used, model + 1)
+            yield from _programs_of_length(length - 1, max_models, kinds, prefix + (step,), now_used)
+
+
+def _useful(program: Program) -> bool:
+    kinds = [s.kind for s in program]
+    if kinds[0] == "flush" or kinds[-1] == "flush" or "flush flush" in " ".join(kinds):
+        return False
+    return any(k in ("defer", "now") for k in kinds)
+
+
+def models_of(program: Program) -> int:
+    """How many models ``program`` speaks of (at least 1)."""
+    return max([s.model + 1 for s in program if s.kind != "flush"] or [1])

@@ -5,6 +5,7 @@ from collections import Counter
 from typing import List
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -102,3 +103,51 @@ def test_optimizer_ids_filter() -> None:
 
 def test_gradient_draw_text() -> None:
     assert str(GradientDraw(3, 2.0, (1,))) == "normal(0, 2) from seed 3, None at [1]"
+
+
+# ------------------------------------------------------------------ DF-5's small scope of programs
+
+def _canonical(program: strategies.Program) -> strategies.Program:
+    """``program`` with its models renamed in order of first use."""
+    names: dict = {}
+    for step in program:
+        if step.kind != "flush":
+            names.setdefault(step.model, len(names))
+    return tuple(strategies.Step("flush") if s.kind == "flush" else strategies.Step(s.kind, names[s.model])
+                 for s in program)
+
+
+def _brute_force(models: int, steps: int, kinds: tuple) -> set:
+    """Every program of 1..steps steps over models 0..models-1, renamed canonically, with the same
+    exclusions as small_programs: built the plain way, to check the clever one against."""
+    import itertools
+    alphabet = [strategies.Step(k, m) for k in kinds if k != "flush" for m in range(models)]
+    alphabet += [strategies.Step("flush")] if "flush" in kinds else []
+    found = set()
+    for length in range(1, steps + 1):
+        for program in itertools.product(alphabet, repeat=length):
+            kinds_of = [s.kind for s in program]
+            if kinds_of[0] == "flush" or kinds_of[-1] == "flush" or any(
+                    a == b == "flush" for a, b in zip(kinds_of, kinds_of[1:])):
+                continue
+            if any(k in ("defer", "now") for k in kinds_of):
+                found.add(_canonical(program))
+    return found
+
+
+@pytest.mark.parametrize("kinds", [strategies.STEP_KINDS, ("defer", "now", "flush")], ids=["torch", "tf"])
+def test_small_programs_are_every_program_once_up_to_renaming(kinds: tuple) -> None:
+    programs = strategies.small_programs(3, 3, kinds)
+    assert len(set(programs)) == len(programs)
+    assert all(p == _canonical(p) for p in programs)
+    assert set(programs) == _brute_force(3, 3, kinds)
+    assert [len(p) for p in programs] == sorted(len(p) for p in programs)  # shortest first
+
+
+def test_small_programs_hold_the_cross_model_interactions() -> None:
+    """FastEstimator's KeyError program: a deferred call on one model, then an immediate one on another."""
+    programs = strategies.small_programs(3, 3)
+    defer, now = strategies.Step("defer", 0), strategies.Step("now", 1)
+    assert (defer, now) in programs
+    assert (defer, strategies.Step("defer", 1), strategies.Step("now", 2)) in programs
+    assert strategies.models_of((defer, now)) == 2 and strategies.models_of((strategies.Step("now", 0),)) == 1
