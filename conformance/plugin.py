@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from conformance import clauses, expect_fail, report, schedule
+from conformance import clauses, expect_fail, replay, report, schedule
 from conformance.profiles import DEFAULT_PROFILE, PROFILES
 from conformance.selection import Selection, clause_of_test, expand, target_of_test
 
@@ -51,6 +51,7 @@ class _State:
         self.config = config
         path = config.getoption("expect_fail")
         self.expected = expect_fail.parse(path) if path else frozenset()
+        self.replays = expect_fail.replays(path) if path else {}
         self.results: Dict[str, report.TestResult] = {}
         self.environment: Dict[str, Any] = {}
         self.unavailable: Dict[str, str] = {}
@@ -125,6 +126,27 @@ def pytest_runtest_call(item: pytest.Item):
                                              "seconds": time.perf_counter() - started}))
 
 
+_REPLAY_OUTCOME = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Optional[bool]:
+    """A listed check whose entry carries a counterexample runs on it first (conformance.replay)."""
+    if not _is_check(pyfuncitem):
+        return None
+    state: _State = pyfuncitem.config._conformance_state
+    clause_id = clause_of_test(pyfuncitem.name)
+    backend, _ = target_of_test(pyfuncitem.name)
+    recorded = expect_fail.replay_for(state.replays, clause_id, backend)
+    if recorded is None or not expect_fail.expected(state.expected, clause_id, backend):
+        return None
+    kwargs = {arg: pyfuncitem.funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames}
+    pyfuncitem.stash[_REPLAY_OUTCOME] = replay.CONFIRMED  # stays so when the replay raises
+    pyfuncitem.stash[_REPLAY_OUTCOME] = replay.first(pyfuncitem.obj, kwargs, recorded)
+    pyfuncitem.obj(**kwargs)  # the search
+    return True
+
+
 def _failure_text(excinfo: Any) -> tuple:
     from conformance.violation import ClauseViolation
     error = excinfo.value
@@ -154,16 +176,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if rep.when == "call" or (rep.when == "setup" and not rep.passed):
         if call.excinfo is not None and rep.failed:
             info["message"], info["counterexample"] = _failure_text(call.excinfo)
+            found = replay.found_replay(info["counterexample"])
+            info["expect_fail_entry"] = expect_fail.entry_line(clause_id, backend, found)
         info["environment"] = _worker_environment(backend)
         if expect_fail.expected(state.expected, clause_id, backend):
             listed = f"listed in {item.config.getoption('expect_fail')}"
+            replayed = item.stash.get(_REPLAY_OUTCOME, "")
             if rep.failed:
                 rep.outcome = "skipped"
-                rep.wasxfail = f"expected failure ({listed})"
+                how = (replayed if replayed in ("", replay.CONFIRMED)
+                       else f"{replayed}; a search found this failure: update the entry to "
+                            f"'{info.get('expect_fail_entry', clause_id)}'")
+                rep.wasxfail = f"expected failure ({listed}{'; ' + how if how else ''})"
             elif rep.passed and rep.when == "call":
                 rep.outcome = "failed"
-                info["message"] = (f"expected to fail ({listed}) but it holds now: remove the entry "
-                                   f"'{clause_id}' from the expect-fail file")
+                info["message"] = (f"expected to fail ({listed}) but it holds now"
+                                   f"{' (' + replayed + ', nor does a search find one)' if replayed else ''}: "
+                                   f"remove the entry '{clause_id}' from the expect-fail file")
                 rep.longrepr = info["message"]
         rep.user_properties.append((_PROPERTY + "-report", info))
 
@@ -229,7 +258,8 @@ def _record(config: pytest.Config, rep: pytest.TestReport) -> None:
     state.results[rep.nodeid] = report.TestResult(
         nodeid=rep.nodeid, clause=clause_id, backend=backend, device=device, status=status,
         examples=examples, seconds=round(float(timing.get("seconds", rep.duration)), 3),
-        message=message, counterexample=info.get("counterexample", ""), finished=time.time())
+        message=message, counterexample=info.get("counterexample", ""), finished=time.time(),
+        expect_fail_entry=info.get("expect_fail_entry", "") if status == "failed" else "")
 
 
 _CONFIG: Dict[str, pytest.Config] = {}
@@ -302,5 +332,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                 write(f"  {line}")
         write(f"replay: {_replay(config)} --only {verdict.id}" if config.getoption("conformance_command")
               else f"replay: {_replay(config)} -k {verdict.id.lower().replace('-', '')}")
+        entries = [r["expect_fail_entry"] for r in verdict.results if r.get("expect_fail_entry")]
+        if entries:
+            write("to list it as a known failure (--expect-fail FILE), with the counterexample to replay:")
+            for entry in entries:
+                write(f"  {entry}")
     if config._conformance_state.interrupted:
         write("INCOMPLETE: the run was interrupted; clauses that did not run are not passed.")

@@ -33,6 +33,8 @@ class TestResult:
     message: str = ""
     counterexample: str = ""
     finished: float = 0.0  # wall-clock time.time() when the controller got the result
+    #: the ``--expect-fail`` line that lists this failure, with its counterexample where it has one
+    expect_fail_entry: str = ""
 
 
 @dataclass

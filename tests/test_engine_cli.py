@@ -233,6 +233,49 @@ def test_expected_failure_that_holds_fails_the_run(tmp_path: Path) -> None:
     assert cc1["status"] == "failed" and "but it holds now" in cc1["message"] and "'CC-1'" in cc1["message"], cc1
 
 
+# ----------------------------------------------------------- known failures: recorded counterexamples
+
+@pytest.fixture(scope="module")
+def noop_im1_entry(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The expect-fail line a failing run prints for the no-op's IM-1 failure on torch."""
+    tmp_path = tmp_path_factory.mktemp("entry")
+    run = run_cli(tmp_path, "--impl", NOOP, "--backend", "torch", "--only", "IM-1", *QUICK)
+    assert run.returncode == 1, run.describe()
+    entries = [r["expect_fail_entry"] for r in run.clause("IM-1")["results"]]
+    assert len(entries) == 1 and entries[0].startswith("IM-1 torch replay="), entries
+    assert entries[0] in run.output, run.describe()
+    return entries[0]
+
+
+def test_a_recorded_counterexample_confirms_the_failure_at_any_seed(tmp_path: Path, noop_im1_entry: str) -> None:
+    ef = _expect_fail_file(tmp_path, noop_im1_entry + "   # no step yet")
+    run = run_cli(tmp_path, "--impl", NOOP, "--backend", "torch", "--only", "IM-1", "--expect-fail", ef,
+                  "--seed", "12345", *QUICK)
+    assert run.returncode == 0, run.describe()
+    im1 = run.clause("IM-1")
+    assert im1["status"] == "xfailed" and "confirmed by its recorded counterexample" in im1["message"], im1
+
+
+def test_a_clause_holds_now_only_when_its_counterexample_no_longer_fails(tmp_path: Path, noop_im1_entry: str) -> None:
+    ef = _expect_fail_file(tmp_path, noop_im1_entry)
+    run = run_cli(tmp_path, "--impl", "reference", "--backend", "torch", "--only", "IM-1", "--expect-fail", ef, *QUICK)
+    assert run.returncode == 1, run.describe()
+    message = run.clause("IM-1")["message"]
+    assert "holds now (its recorded counterexample no longer fails, nor does a search find one)" in message, message
+
+
+@pytest.mark.parametrize("token", ["replay=0.0.1:AEEAQQBBAEEAQQFBAEEA", "replay={version}:AAAA"],
+                         ids=["another-hypothesis-version", "blob-of-another-shape"])
+def test_an_unusable_counterexample_falls_back_to_the_search(tmp_path: Path, token: str) -> None:
+    token = token.format(version=importlib.metadata.version("hypothesis"))
+    ef = _expect_fail_file(tmp_path, f"IM-1 torch {token}")
+    run = run_cli(tmp_path, "--impl", NOOP, "--backend", "torch", "--only", "IM-1", "--expect-fail", ef, *QUICK)
+    assert run.returncode == 0, run.describe()
+    message = run.clause("IM-1")["message"]
+    assert "its recorded counterexample could not be replayed" in message, message
+    assert "a search found this failure: update the entry to 'IM-1 torch replay=" in message, message
+
+
 # ------------------------------------------------------------------------- the pytest route
 
 def test_plugin_is_registered_by_entry_point() -> None:
