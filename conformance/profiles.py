@@ -1,6 +1,7 @@
 """Hypothesis profiles: ``quick`` (smoke, seconds), ``ci`` (default, fixed seed), ``thorough`` (nightly)."""
 from __future__ import annotations
 
+import os
 from typing import Dict
 
 from hypothesis import HealthCheck, Phase, settings
@@ -14,6 +15,15 @@ PROFILES: Dict[str, Dict[str, int]] = {
 DEFAULT_PROFILE = "ci"
 #: With no ``--seed``, these profiles use seed 0 so that two runs give the same verdict.
 FIXED_SEED_PROFILES = ("quick", "ci")
+#: ``CONFORMANCE_DETECTION_ONLY=1`` leaves out shrinking: a failure is reported as first found. For
+#: ``tools.detection``, which asks only *whether* a seed finds a fault (the examples tried, and so the
+#: verdict, are those of a normal run); a user's run always shrinks.
+DETECTION_ONLY = "CONFORMANCE_DETECTION_ONLY"
+
+
+def phases() -> tuple:
+    shrink = () if os.environ.get(DETECTION_ONLY) == "1" else (Phase.shrink,)
+    return (Phase.explicit, Phase.reuse, Phase.generate, Phase.target) + shrink
 
 
 def register() -> None:
@@ -27,7 +37,7 @@ def register() -> None:
             database=None,
             print_blob=True,
             report_multiple_bugs=False,
-            phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
+            phases=phases(),
             suppress_health_check=list(HealthCheck),
         )
 
