@@ -1,7 +1,7 @@
 """Hypothesis strategies: model requests, gradients with visible step sizes, programs of calls.
 
 Gradients are drawn as (seed, scale) and generated with NumPy: values shrink to a small seed and
-scale, and every draw moves weights visibly (FRAMEWORK-FACTS: tiny steps hide every fault).
+scale, and every draw moves weights visibly (docs/framework-facts.md, F1: tiny steps hide every fault).
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from reference._checks import check_count, shape_error
 
 def _dense(gradient: Any, variable: tf.Variable) -> tf.Tensor:
     """A dense gradient of the variable's dtype. ``IndexedSlices`` are summed per row first:
-    Keras 3 would otherwise square repeated rows separately (see FRAMEWORK-FACTS)."""
+    Keras 3 would otherwise square repeated rows separately (docs/framework-facts.md, F3)."""
     return tf.cast(tf.convert_to_tensor(gradient), variable.dtype)
 
 

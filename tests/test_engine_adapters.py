@@ -10,7 +10,7 @@ What the checks rely on and what is tested here:
 The model is driven by the reference ``update_model`` and the twin by ``adapter.twin_update``; both
 are held to the oracle. Tolerance 1e-6: one float32 step ``w - lr*g`` with |w|, |lr*g| < ~4 is
 within a few float32 ulps (~5e-7) of the exactly rounded result on any backend; a layout or step
-error moves entries by at least ``lr * |g|`` ~ 1e-2 (FRAMEWORK-FACTS: visible steps).
+error moves entries by at least ``lr * |g|`` ~ 1e-2 (docs/framework-facts.md, F1).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ import pytest
 
 import reference
 from conformance import optimizers
+from conformance.compare import compare_lists
 from conformance.adapters import BackendUnavailable, load
 from conformance.adapters.base import Adapter, Pair
 from conformance.model_specs import ModelRequest
@@ -193,6 +194,26 @@ def test_a_reset_pair_steps_as_a_new_one(adapters: Dict[str, Adapter], backend: 
         for who, e, a in zip(("model", "twin"), expected, actual):
             assert all(np.array_equal(x, y) for x, y in zip(e, a, strict=True)), \
                 f"{optimizer}: step {step} of the reset {who} differs from its step as a new {who}"
+
+
+@pytest.mark.parametrize("optimizer", [entry.id for entry in optimizers.OPTIMIZERS])
+def test_the_keras_twins_compiled_update_stays_within_the_twin_tolerance(adapters: Dict[str, Adapter],
+                                                                          optimizer: str) -> None:
+    """docs/framework-facts.md, F2: the Keras adapter compiles a twin's update once it has been used
+    ``COMPILE_TWIN_AFTER_USES`` times. Compiled, it must stay within the twin tolerance of the eager
+    update (``conformance.compare.TWIN_TOLERANCE``) for as many steps as the longest program an
+    example runs (30, the thorough state machine). The model is updated by the reference, eagerly,
+    with the same gradients at every step."""
+    from conformance.adapters import keras as keras_adapter
+    adapter = adapters["tf"]
+    if getattr(keras_adapter, "IS_KERAS2", False):
+        pytest.skip("the twin is compiled under Keras 3 only")
+    pair = adapter.pair(ModelRequest(arch="dense", dtype="float32", optimizer=optimizer), 5, index=12)
+    for step in range(1, keras_adapter.COMPILE_TWIN_AFTER_USES + 31):
+        _step(adapter, pair, GradientDraw(seed=step, scale=1.0).arrays(adapter.trainable_shapes(pair), "float32"))
+        lines = compare_lists("twin", adapter.snapshot(pair.twin).weights, adapter.snapshot(pair.model).weights)
+        assert not lines, f"{optimizer}: step {step}: {lines}"
+    assert pair.compiled_twin_apply, "the twin's update was never compiled: the test checked nothing"
 
 
 def test_a_reset_pair_steps_as_a_new_one_under_keras2() -> None:

@@ -47,7 +47,7 @@ def test_scale_scales_the_same_draw() -> None:
 
 
 def test_steps_are_visible() -> None:
-    """FRAMEWORK-FACTS: tiny steps hide faults; every drawn scale is at least 0.5."""
+    """docs/framework-facts.md, F1: tiny steps hide faults; every drawn scale is at least 0.5."""
     assert min(strategies.SCALES) >= 0.5
     assert strategies.SCALES[0] == 1.0  # what shrinking aims at
 

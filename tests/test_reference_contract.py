@@ -1,7 +1,6 @@
 """The clauses that read the same on both backends, checked on the reference by example.
 
-CC-1, CC-2, CC-3, CC-4, CC-6, CC-7, CC-8, IM-1, DF-1, DF-2, DF-5, DF-6 (see /work/shared/SPEC.md or
-the project's clause list), for TF (Keras 3 here; Keras 2 in a child, see
+CC-1, CC-2, CC-3, CC-4, CC-6, CC-7, CC-8, IM-1, DF-1, DF-2, DF-5, DF-6 (docs/clauses.md), for TF (Keras 3 here; Keras 2 in a child, see
 test_reference_isolation.py) and torch, float32 and float64. Expectations come from a twin model
 driven with the framework's own optimizer (``reference_helpers``).
 """

@@ -1,7 +1,7 @@
 """DOC-1: the API page's two examples run verbatim against the reference.
 
-The code blocks are extracted at test time from the page (tests/data/update_model.md, a verbatim
-copy of FastEstimator r1.2's page; checked against the seed when the seed is reachable). Each runs
+The code blocks are those of the page (``conformance/data/update_model.md``, FastEstimator r1.2's
+page verbatim, read by ``conformance.page_examples`` for DOC-1 too; pinned by its SHA-256). Each runs
 unchanged after the page's implied imports, with ``import reference as fe`` in place of
 ``import fastestimator as fe``. A spy around ``reference.backend.update_model`` records the
 weights just before the update (it calls the real function with the same arguments).
@@ -9,45 +9,26 @@ weights just before the update (it calls the real function with the same argumen
 from __future__ import annotations
 
 import math
-import re
-from pathlib import Path
 from typing import Any, Dict, List
 
 import numpy as np
 import pytest
 
 import reference
-from reference_helpers import TESTS_DIR, kit
-
-PAGE_COPY = TESTS_DIR / "data" / "update_model.md"
-SEED_PAGE = Path("/work/shared/seed/update_model.md")
+from conformance.page_examples import EXAMPLES, LOSS_TOLERANCE, PAGE_SHA256, page_sha256
+from reference_helpers import kit
 
 # The page's implied imports, FastEstimator replaced by the reference (the only change).
 PRELUDE = {"tf": "import reference as fe\nimport tensorflow as tf\n",
            "torch": "import reference as fe\nimport torch\n"}
-
-# Measured over 70 random LeNet initialisations (both backends): |loss - ln 10| <= 0.15. A wrong
-# class count (2 classes: ln 2), or a summed instead of averaged loss (3 ln 10), is >= 1.6 off.
-LOSS_TOLERANCE = 0.35
 
 # Adam's first step moves an element by lr * g / (|g| + eps) ~ lr = 1e-3 once |g| >> eps (1e-7
 # Keras, 1e-8 torch): elements with |g| above this threshold must visibly move.
 VISIBLE_GRADIENT = 1e-5
 
 
-def examples() -> Dict[str, str]:
-    """The page's runnable examples by framework: the python blocks that call ``update_model(m``."""
-    blocks = re.findall(r"```python\n(.*?)```", PAGE_COPY.read_text(encoding="utf-8"), flags=re.DOTALL)
-    found = {("torch" if "torch." in block else "tf"): block for block in blocks if "update_model(m," in block}
-    if sorted(found) != ["tf", "torch"]:
-        raise AssertionError(f"expected one TF and one torch example on the page, found {sorted(found)}")
-    return found
-
-
-def test_doc1_page_copy_is_verbatim() -> None:
-    if not SEED_PAGE.exists():
-        pytest.skip(f"{SEED_PAGE} is not reachable here; the copy in tests/data stands alone")
-    assert PAGE_COPY.read_bytes() == SEED_PAGE.read_bytes()
+def test_doc1_page_is_the_published_one() -> None:
+    assert page_sha256() == PAGE_SHA256, "conformance/data/update_model.md differs from FastEstimator r1.2's page"
 
 
 def seed_framework(backend: str) -> None:
@@ -72,7 +53,7 @@ def test_doc1_page_example_runs_verbatim(backend: str, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(reference.backend, "update_model", spy)
     namespace: Dict[str, Any] = {"__name__": "update_model_page_example"}
-    exec(compile(PRELUDE[backend] + examples()[backend], f"<update_model.md: {backend} example>", "exec"), namespace)
+    exec(compile(PRELUDE[backend] + EXAMPLES[backend], f"<update_model.md: {backend} example>", "exec"), namespace)
 
     assert len(calls) == 1 and calls[0]["model"] is namespace["m"]
     assert abs(float(k.numpy(namespace["loss"])) - math.log(10)) <= LOSS_TOLERANCE

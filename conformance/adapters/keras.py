@@ -213,7 +213,7 @@ class KerasAdapter(Adapter):
         if compiled is not None and present not in compiled:
             uses = pair.twin_apply_uses[present] = pair.twin_apply_uses.get(present, 0) + 1
             if uses >= COMPILE_TWIN_AFTER_USES:
-                # the same update as eager mode, bit for bit (FRAMEWORK-FACTS), at a fraction of the cost
+                # the eager update within the twin tolerance (docs/framework-facts.md, F2), far cheaper
                 compiled[present] = tf.function(lambda g: optimizer.apply_gradients(zip(g, variables)))
         function = compiled.get(present) if compiled is not None else None
 

@@ -14,10 +14,8 @@ import pytest
 
 from conformance.checks.support import count_example
 from conformance.invoke import call_impl
-from conformance.page_examples import EXAMPLES
+from conformance.page_examples import EXAMPLES, LOSS_TOLERANCE
 from conformance.violation import ClauseViolation
-
-LOSS_TOLERANCE = 0.25  # LeNet at random init on a constant input: loss within ~0.1 of ln 10
 
 
 def _weights(model, backend: str) -> list:

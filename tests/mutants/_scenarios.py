@@ -36,7 +36,7 @@ import numpy as np
 
 Observation = Any
 # |a - b| <= atol + rtol * |b|. float32: a few ulps (the dyadic programs are exact; this only
-# absorbs fused-op rounding differences between styles). float64: FRAMEWORK-FACTS' oracle
+# absorbs fused-op rounding differences between styles). float64: the oracle's
 # tolerance, ~1000x below the precision-loss faults (PA-4 mutants lose ~1e-8 relative).
 TOLERANCE = {np.dtype("float32"): (1e-6, 1e-7), np.dtype("float64"): (1e-12, 1e-13)}
 
