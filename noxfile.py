@@ -340,6 +340,7 @@ def benchmark(session: nox.Session) -> None:
     args = session.posargs or ["--json", "docs/performance.json", "--png", "docs/performance.png"]
     session.run("python", "-m", "conformance.benchmark", *args, env=QUIET_TF)
 nox.session(name="mutants", tags=["tools"])(tool_session("tools.kill_table"))
+nox.session(name="detection", tags=["tools"])(tool_session("tools.detection"))
 
 
 @nox.session(name="peer-fastestimator", tags=["tools"])

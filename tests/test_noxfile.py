@@ -60,7 +60,8 @@ def all_sessions() -> Dict[str, List[str]]:
 
 # ----------------------------------------------------------------------------------------- listing
 def test_every_session_is_listed_with_its_tags(all_sessions: Dict[str, List[str]]) -> None:
-    assert set(all_sessions) == set(MATRIX) | {"conformance", "tests", "benchmark", "mutants", "mutation", "peer-fastestimator"}
+    assert set(all_sessions) == set(MATRIX) | {"conformance", "tests", "benchmark", "mutants", "detection", "mutation",
+                                                    "peer-fastestimator"}
     for name in MATRIX:
         backend, device = name[len("conformance-"):].rsplit("-", 1)
         framework = "torch" if backend == "torch" else "tf"

@@ -17,7 +17,7 @@ from conformance.model_specs import EMBEDDING_VOCAB, ModelRequest  # noqa: E402
 keras = tf.keras
 IS_KERAS2 = not keras.__name__.startswith("keras")
 #: Eager ``apply_gradients`` costs ~10 ms, a traced one ~0.6 ms a call but ~140 ms to trace (Keras
-#: 3.15, this project's 2-core machine): the twin's update for one (model pair, gradients present)
+#: 3.15 on a 2-core CPU machine): the twin's update for one (model pair, gradients present)
 #: is compiled on its Nth use, when the trace has nearly paid for itself.
 COMPILE_TWIN_AFTER_USES = 12
 
