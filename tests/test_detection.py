@@ -10,7 +10,7 @@ from typing import Any, Dict
 
 import pytest
 
-from conformance import expect_fail
+from conformance import clauses, expect_fail
 from tools import detection, kill_table, kill_table_doc, peers
 
 SEEDS = 20
@@ -39,6 +39,12 @@ def test_subjects_cover_every_declared_clause_and_peer_finding() -> None:
         for clause_id, backend in expect_fail.parse(peers.known_path(version, "strict")):
             for b in ([backend] if backend else list(peers.BACKENDS)):
                 assert (f"fastestimator-{version}", b, clause_id) in found
+
+
+def test_a_declared_strict_clause_is_measured_at_strict() -> None:
+    for subject in detection.mutant_subjects():
+        if any(clauses.BY_ID[c].level == "strict" for c in subject.clauses):
+            assert subject.level == "strict", subject
 
 
 def test_every_fault_has_a_recorded_rate_over_20_seeds(table: Dict[str, Any]) -> None:

@@ -61,10 +61,12 @@ def mutant_subjects(names: Sequence[str] = ()) -> List[Subject]:
         env: Dict[str, Optional[str]] = {}
         for requirement in mutant.requires:
             env.update(kill_table.REQUIREMENT_ENV[requirement])
+        # a strict clause runs only at --level strict, whatever the mutant's own level
+        level = "strict" if any(clauses.BY_ID[c].level == "strict" for c in mutant.violates) else mutant.level
         for backend in mutant.backends:
             declared = tuple(c for c in mutant.violates if backend in clauses.BY_ID[c].backends)
             if declared:
-                found.append(Subject(mutant.name, "mutant", mutant.path, backend, mutant.level, declared,
+                found.append(Subject(mutant.name, "mutant", mutant.path, backend, level, declared,
                                      tuple(sorted(env.items()))))
     return found
 
