@@ -102,7 +102,8 @@ CLAUSES: Tuple[Clause, ...] = (
        "For any program of deferred and immediate calls over one or more models sharing one `deferred` "
        "dict, with flushes, the final weights equal the expected ones. Checked on every program of at most "
        "3 steps over at most 3 models first (a dense Adam model each; at every seed), then on programs a "
-       "state machine draws (dense models, SGD, momentum or Adam, float32 or float64)."),
+       "state machine draws (dense models, SGD, momentum or Adam, float32 or float64, with or without "
+       "loss scaling)."),
     _c("DF-6", "strict", "defer=True without a dict raises",
        "`defer=True` with `deferred=None` raises `ValueError` or `TypeError` and changes nothing."),
     _c("EX-1", "core", "no current_optimizer: AssertionError first",

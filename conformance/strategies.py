@@ -74,15 +74,21 @@ class GradientDraw:
 
     def __str__(self) -> str:
         none = f", None at {list(self.none)}" if self.none else ""
+        if self.scale == 0:
+            return f"all zeros{none}"
         return f"normal(0, {self.scale:g}) from seed {self.seed}{none}"
 
 
 @functools.lru_cache(maxsize=None)
-def gradients(max_none: int = 0) -> st.SearchStrategy[GradientDraw]:
-    """Gradient draws; with ``max_none`` > 0 some positions (indices < 4) become ``None``."""
+def gradients(max_none: int = 0, zeros: bool = False) -> st.SearchStrategy[GradientDraw]:
+    """Gradient draws; with ``max_none`` > 0 some positions (indices < 4) become ``None``. With
+    ``zeros``, one draw in five is a call whose every gradient is exactly 0, as training gives when
+    no loss term reached the model: such a step still advances ``iterations`` and decays stateful
+    optimizers' slots, so skipping it is a fault."""
     none = st.just(()) if max_none == 0 else st.lists(st.integers(0, 3), max_size=max_none,
                                                       unique=True).map(lambda xs: tuple(sorted(xs)))
-    return st.builds(GradientDraw, seed=st.integers(0, 2 ** 16), scale=st.sampled_from(SCALES), none=none)
+    scales = SCALES + ((0.0,) if zeros else ())
+    return st.builds(GradientDraw, seed=st.integers(0, 2 ** 16), scale=st.sampled_from(scales), none=none)
 
 
 @functools.lru_cache(maxsize=None)

@@ -21,17 +21,21 @@ def draw_run(clause_id: str, adapter: Adapter, impl: Callable[..., Any], device:
     return Run(clause_id, adapter, impl, [request] * models, seed, fresh=fresh, twins=twins)
 
 
-def draw_arrays(run: Run, data: Any, index: int = 0, label: str = "gradients", max_none: int = 0) -> list:
-    draw = data.draw(gradients(max_none=max_none), label=label)
+def draw_arrays(run: Run, data: Any, index: int = 0, label: str = "gradients", max_none: int = 0,
+                zeros: bool = False) -> list:
+    draw = data.draw(gradients(max_none=max_none, zeros=zeros), label=label)
     return draw.arrays(run.shapes(index), run.pairs[index].request.dtype)
 
 
 def immediate_updates(clause_id: str, adapter: Adapter, impl: Callable[..., Any], device: str,
-                      data: Any, calls: int = 1, **request_kwargs: Any) -> Run:
-    """``calls`` immediate updates on one drawn model; after each, the model must equal its twin."""
+                      data: Any, calls: int = 1, zeros: bool = False, **request_kwargs: Any) -> Run:
+    """``calls`` immediate updates on one drawn model; after each, the model must equal its twin.
+    Each call is made either with ``defer=False, deferred={}`` or as the page makes it,
+    ``update_model(model, gradients)``; ``zeros``: a call's gradients may all be exactly 0."""
     run = draw_run(clause_id, adapter, impl, device, data, **request_kwargs)
     for call in range(1, calls + 1):
-        run.update(0, draw_arrays(run, data, label=f"gradients {call}"))
+        arrays = draw_arrays(run, data, label=f"gradients {call}", zeros=zeros)
+        run.update(0, arrays, defaults=data.draw(st.booleans(), label=f"call {call} as update_model(model, gradients)"))
         run.expect_twin(f"after immediate call {call}")
     count_example()
     return run

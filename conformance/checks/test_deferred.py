@@ -43,9 +43,11 @@ def _sentinel() -> None:
 @given(data=st.data())
 def test_df2_list_of_callables(adapter, device, impl, data):
     run = draw_run("DF-2", adapter, impl, device, data)
-    run.deferred["some_other_model"] = [_sentinel]
-    run.twin_deferred["some_other_model"] = [_sentinel]
-    other = deferred_state({"some_other_model": run.deferred["some_other_model"]})
+    # the caller's dict: empty (the first deferred call of a training step) or holding another model's entry
+    if data.draw(st.booleans(), label="another model's entry already in deferred"):
+        run.deferred["some_other_model"] = [_sentinel]
+        run.twin_deferred["some_other_model"] = [_sentinel]
+    other = deferred_state({"some_other_model": run.deferred.get("some_other_model")})
     for call in range(data.draw(st.integers(1, 3), label="deferred calls")):
         run.update(0, draw_arrays(run, data, label=f"deferred gradients {call + 1}"), defer=True)
         entry = run.deferred.get(run.pairs[0].name)
@@ -158,6 +160,10 @@ def play_small_scope(adapter: Any, impl: Any, device: str) -> None:
         count_example()
 
 
+#: The loss scaling a DF-5 program's models may carry: Keras' LossScaleOptimizer, torch's GradScaler.
+LOSS_SCALER = {"tf": "lso", "torch": "enabled"}
+
+
 class DeferralMachine(RuleBasedStateMachine):
     """DF-5: several models share one ``deferred`` dict; any program of deferred and immediate calls,
     caller ``backward()``s and flushes must leave every model equal to its twin.
@@ -178,9 +184,10 @@ class DeferralMachine(RuleBasedStateMachine):
 
     @initialize(models=st.sampled_from([2, 3, 1]), seed=seeds(),
                 optimizer=st.sampled_from(["sgd", "sgd-momentum", "adam"]),
-                dtype=st.sampled_from(["float32", "float64"]))
-    def build(self, models: int, seed: int, optimizer: str, dtype: str) -> None:
-        request = ModelRequest(arch="dense", dtype=dtype, optimizer=optimizer, device=self.device)
+                dtype=st.sampled_from(["float32", "float64"]), loss_scaled=st.booleans())
+    def build(self, models: int, seed: int, optimizer: str, dtype: str, loss_scaled: bool) -> None:
+        scaler = LOSS_SCALER[self.adapter.backend] if loss_scaled else None
+        request = ModelRequest(arch="dense", dtype=dtype, optimizer=optimizer, scaler=scaler, device=self.device)
         self.run = Run("DF-5", self.adapter, self.impl, [request] * models, seed)
 
     def _play(self, step: Step, draw: Any) -> None:

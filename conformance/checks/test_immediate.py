@@ -15,7 +15,7 @@ from conformance.strategies import optimizer_ids
 @given(data=st.data())
 def test_im1_one_step(adapter, device, impl, data):
     immediate_updates("IM-1", adapter, impl, device, data, calls=data.draw(st.integers(1, 2), label="calls"),
-                      optimizer_choices=optimizer_ids(adapter.backend))
+                      zeros=True, optimizer_choices=optimizer_ids(adapter.backend))
 
 
 @pytest.mark.clause("IM-2")
