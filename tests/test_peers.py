@@ -20,6 +20,7 @@ import pytest
 from conformance import clauses, expect_fail
 from conformance.target import load_target
 from tools import peers
+from tools.suite_runs import RunResult
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [(v, level) for v in peers.PEERS for level in peers.LEVELS]
@@ -100,3 +101,13 @@ def test_cached_peer_passes_with_its_expect_fail_file(version: str, tmp_path: Pa
     assert child.returncode == 0, child.stdout[-3000:] + child.stderr[-2000:]
     statuses = {c["id"]: c["status"] for c in json.loads(report.read_text())["clauses"]}
     assert statuses["CC-1"] == "passed" and statuses["IM-4"] == "xfailed", statuses
+
+
+def test_runs_at_several_seeds_and_their_table() -> None:
+    planned = peers.runs(["1.2.0"], "ci", known=True, seed=None, levels=("core",), seeds=[0, 3])
+    assert sorted((r.backend, peers.seed_of(r)) for r in planned) == [("tf", "0"), ("tf", "3"), ("torch", "0"),
+                                                                       ("torch", "3")]
+    assert all("--expect-fail" in r.args for r in planned)
+    results = [RunResult(run, 0, xfailed=["DF-2"], wall_s=1.0) for run in planned]
+    lines = peers.table(results)
+    assert len(lines) == 2 + 4 and "| fastestimator-1.2.0 | tf | core | 3 | 0 | DF-2 | — | 1 |" in lines

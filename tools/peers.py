@@ -22,7 +22,7 @@ import os
 import subprocess
 import sys
 import zipfile
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from tools.suite_runs import ROOT, RunResult, SuiteRun, run_all
 
@@ -131,16 +131,33 @@ def prepare(version: str, cache: str = CACHE) -> str:
 
 
 def runs(versions: List[str], profile: str, known: bool, seed: Optional[int],
-         levels: Tuple[str, ...] = LEVELS) -> List[SuiteRun]:
+         levels: Tuple[str, ...] = LEVELS, seeds: Sequence[Optional[int]] = ()) -> List[SuiteRun]:
+    """Every version x level x backend, at ``seed`` (None: the profile's) or at each of ``seeds``."""
     planned = []
-    for version in versions:
-        for level in levels:
-            for backend in BACKENDS:
-                args = ["--workers", "1"] + (["--seed", str(seed)] if seed is not None else [])
-                if known and os.path.exists(known_path(version, level)):
-                    args += ["--expect-fail", known_path(version, level)]
-                planned.append(SuiteRun(shim_path(version), backend, level, profile, tuple(args)))
+    for run_seed in (seeds or [seed]):
+        for version in versions:
+            for level in levels:
+                for backend in BACKENDS:
+                    args = ["--workers", "1"] + (["--seed", str(run_seed)] if run_seed is not None else [])
+                    if known and os.path.exists(known_path(version, level)):
+                        args += ["--expect-fail", known_path(version, level)]
+                    planned.append(SuiteRun(shim_path(version), backend, level, profile, tuple(args)))
     return sorted(planned, key=lambda r: (r.backend != "tf", r.level != "strict"))
+
+
+def seed_of(run: SuiteRun) -> str:
+    return run.args[run.args.index("--seed") + 1] if "--seed" in run.args else "profile's"
+
+
+def table(results: Sequence[RunResult]) -> List[str]:
+    """The runs as a Markdown table, one row per peer, backend, level and seed."""
+    lines = ["| peer | backend | level | seed | exit | expected failures (xfailed) | failed | wall (s) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(results, key=lambda r: (r.run.impl, r.run.backend, r.run.level, seed_of(r.run).zfill(9))):
+        lines.append(f"| {os.path.basename(os.path.dirname(r.run.impl))} | {r.run.backend} | {r.run.level} | "
+                     f"{seed_of(r.run)} | {r.exit_code} | {', '.join(r.xfailed) or '—'} | "
+                     f"{', '.join(r.failed) or '—'} | {r.wall_s:.0f} |")
+    return lines
 
 
 def describe(result: RunResult) -> Dict[str, object]:
@@ -160,6 +177,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--prepare-only", action="store_true", help="download and extract, run nothing")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--seeds", default="", help="comma-separated: every run at each of these seeds")
     parser.add_argument("--json", help="write every run's failures and counterexamples here")
     args = parser.parse_args(argv)
     versions = [v for v in args.versions.split(",") if v]
@@ -176,8 +194,10 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"{result.exit_code}; failed {','.join(result.failed) or '-'}; expected to fail "
               f"{','.join(result.xfailed) or '-'} ({result.wall_s:.0f} s)\n    {result.run.shell()}", flush=True)
 
+    seeds = [int(x) for x in args.seeds.split(",") if x]
     results = run_all(runs(versions, args.profile, not args.no_known, args.seed,
-                           tuple(lv for lv in args.levels.split(",") if lv)), args.jobs, progress)
+                           tuple(lv for lv in args.levels.split(",") if lv), seeds), args.jobs, progress)
+    print("\n".join(table(results)), flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump([describe(r) for r in results], handle, indent=1)
