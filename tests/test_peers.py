@@ -111,3 +111,21 @@ def test_runs_at_several_seeds_and_their_table() -> None:
     results = [RunResult(run, 0, xfailed=["DF-2"], wall_s=1.0) for run in planned]
     lines = peers.table(results)
     assert len(lines) == 2 + 4 and "| fastestimator-1.2.0 | tf | core | 3 | 0 | DF-2 | — | 1 |" in lines
+
+
+def test_recorded_counterexamples_replace_each_entrys_and_keep_its_comment(tmp_path: Path) -> None:
+    text = ("# header\n"
+            "DF-2 tf replay=6.1.0:AAAA   # returns iterations\n"
+            "CC-7                        # zip drops the surplus\n")
+    found = {("DF-2", "tf"): "DF-2 tf replay=6.2.0:BBBB", ("CC-7", "tf"): "CC-7 tf replay=6.2.0:CCCC",
+             ("CC-7", "torch"): "CC-7 torch replay=6.2.0:DDDD"}
+    lines = peers.recorded_lines(text, found, "known.txt")
+    assert lines[0] == "# header"
+    assert lines[1].startswith("DF-2 tf replay=6.2.0:BBBB") and lines[1].endswith("# returns iterations")
+    assert lines[2].startswith("CC-7 tf replay=6.2.0:CCCC") and lines[2].endswith("# zip drops the surplus")
+    assert lines[3].startswith("CC-7 torch replay=6.2.0:DDDD") and lines[3].endswith("# (the same, on torch)")
+    path = tmp_path / "known.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert expect_fail.replays(str(path))[("CC-7", "torch")] == expect_fail.Replay("6.2.0", b"DDDD")
+    with pytest.raises(SystemExit, match="DF-2 tf is listed but did not fail"):
+        peers.recorded_lines(text, {}, "known.txt")

@@ -10,8 +10,10 @@ is then the published code under test.
 
 Each version runs at both levels on both backends (``--workers 1``, ``--jobs`` runs at a time) with
 ``conformance/known/fastestimator-X-LEVEL.txt`` as ``--expect-fail`` (``--no-known``: without it,
-to see every finding). Exit 0 when every run exits 0. ``--json FILE`` writes each run's failing
-clauses with their counterexamples.
+to see every finding; ``--seeds 0,1,...``: every run at each seed). Exit 0 when every run exits 0.
+``--json FILE`` writes each run's failing clauses with their counterexamples. ``--record`` runs each
+version at ``--level strict``, seed 0, without the files and writes the counterexample of every
+failure into their entries (``replay=VERSION:BLOB``), which every later run replays first.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import sys
 import zipfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from conformance import clauses, expect_fail
 from tools.suite_runs import ROOT, RunResult, SuiteRun, run_all
 
 #: version -> the file of the wheel that defines ``update_model``.
@@ -145,6 +148,49 @@ def runs(versions: List[str], profile: str, known: bool, seed: Optional[int],
     return sorted(planned, key=lambda r: (r.backend != "tf", r.level != "strict"))
 
 
+def recorded_lines(text: str, found: Dict[Tuple[str, str], str], path: str) -> List[str]:
+    """``text`` (an expect-fail file) with each entry's counterexample replaced by the one a run
+    found (``found``: (clause, backend) -> the entry line it printed), one line per backend; an
+    entry that no longer fails is an error."""
+    lines = []
+    for line in text.splitlines():
+        code, _, comment = line.partition("#")
+        words = code.split()
+        if not words:
+            lines.append(line)
+            continue
+        clause_id = words[0]
+        backends = [words[1]] if len(words) > 1 and not words[1].startswith(expect_fail.REPLAY_PREFIX) else \
+            [b for b in BACKENDS if b in clauses.BY_ID[clause_id].backends]
+        for number, backend in enumerate(backends):
+            if (clause_id, backend) not in found:
+                raise SystemExit(f"{path}: {clause_id} {backend} is listed but did not fail")
+            note = comment.strip() if number == 0 else f"(the same, on {backend})"
+            lines.append(f"{found[(clause_id, backend)]:<50} # {note}")
+    return lines
+
+
+def record(versions: List[str], jobs: int) -> int:
+    """Run each version at --level strict, seed 0, without its expect-fail files, and write the
+    counterexample of every failure into the entries of both its files."""
+    results = run_all(runs(versions, "ci", known=False, seed=0, levels=("strict",)), jobs, lambda r: None)
+    for version in versions:
+        found: Dict[Tuple[str, str], str] = {}
+        for result in results:
+            if result.run.impl == shim_path(version):
+                for entry in result.entries:
+                    words = entry.split()
+                    found[(words[0], words[1])] = entry
+        for level in LEVELS:
+            path = known_path(version, level)
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write("\n".join(recorded_lines(text, found, path)) + "\n")
+            print(f"{os.path.relpath(path, ROOT)}: counterexamples recorded", flush=True)
+    return 0
+
+
 def seed_of(run: SuiteRun) -> str:
     return run.args[run.args.index("--seed") + 1] if "--seed" in run.args else "profile's"
 
@@ -179,6 +225,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--seeds", default="", help="comma-separated: every run at each of these seeds")
     parser.add_argument("--json", help="write every run's failures and counterexamples here")
+    parser.add_argument("--record", action="store_true",
+                        help="write the counterexamples of a seed-0 strict run into conformance/known/ and stop")
     args = parser.parse_args(argv)
     versions = [v for v in args.versions.split(",") if v]
     unknown = [v for v in versions if v not in PEERS]
@@ -188,6 +236,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"fastestimator {version}: {os.path.relpath(prepare(version), ROOT)}", flush=True)
     if args.prepare_only:
         return 0
+    if args.record:
+        return record(versions, args.jobs)
 
     def progress(result: RunResult) -> None:
         print(f"{os.path.relpath(result.run.impl, ROOT)} {result.run.backend} {result.run.level}: exit "

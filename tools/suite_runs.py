@@ -59,6 +59,8 @@ class RunResult:
     wall_s: float = 0.0
     first_failure_s: Optional[float] = None
     counterexamples: Dict[str, str] = field(default_factory=dict)
+    #: the ``--expect-fail`` line of each failure, with its counterexample where it has one
+    entries: List[str] = field(default_factory=list)
     tail: str = ""
 
 
@@ -84,6 +86,7 @@ def summarise(run: SuiteRun, code: int, document: dict, started: float, wall: fl
             result.failed.append(clause["id"])
             text = (clause.get("message", "") + "\n" + clause.get("counterexample", "")).strip()
             result.counterexamples[clause["id"]] = text
+            result.entries += [r["expect_fail_entry"] for r in clause.get("results", []) if r.get("expect_fail_entry")]
             finished += [r["finished"] for r in clause.get("results", [])
                          if r.get("status") == "failed" and r.get("finished")]
         elif status == "xfailed":
