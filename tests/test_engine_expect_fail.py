@@ -85,3 +85,24 @@ def test_a_printed_entry_reads_back(tmp_path: Path, clause_id: str, backend: Opt
     path = _file(tmp_path, line + "\n")
     assert expect_fail.parse(path) == {(clause_id, backend)}
     assert expect_fail.replays(path) == ({(clause_id, backend): replay} if replay else {})
+
+
+def test_only_a_checks_own_hypothesis_examples_replay() -> None:
+    """A @given check, or one that hands its counterexample on (DF-5's machine), replays; EX-4's
+    failure text holds the blobs of its python -O child's checks, which are not its own."""
+    from hypothesis import given, strategies as st
+
+    from conformance import replay
+
+    @given(st.integers())
+    def drawn(x: int) -> None:
+        pass
+
+    def plain() -> None:
+        pass
+
+    assert replay.replayable(drawn) and not replay.replayable(plain)
+    assert replay.replayable(replay.replays_counterexamples(lambda: None))
+    text = "Falsifying example ...\n@reproduce_failure('6.170.17', b'AXicc2RwhEMwAQAT3wIJ') as a decorator"
+    assert replay.found_replay(text) == expect_fail.Replay("6.170.17", b"AXicc2RwhEMwAQAT3wIJ")
+    assert replay.found_replay("no blob here") is None
