@@ -177,7 +177,7 @@ def _programs_of_length(length: int, max_models: int, kinds: Tuple[str, ...], pr
 
 def _useful(program: Program) -> bool:
     kinds = [s.kind for s in program]
-    if kinds[0] == "flush" or kinds[-1] == "flush" or "flush flush" in " ".join(kinds):
+    if kinds[0] == "flush" or kinds[-1] == "flush" or any(a == b == "flush" for a, b in zip(kinds, kinds[1:])):
         return False
     return any(k in ("defer", "now") for k in kinds)
 

@@ -191,7 +191,8 @@ def variant_runs(variant: Variant, options: Options) -> List[SuiteRun]:
 
 
 def backend_label(run: SuiteRun) -> str:
-    """``tf``, ``torch``, or ``tf (Keras 2)`` for a run under ``TF_USE_LEGACY_KERAS=1``."""
+    """``tf``, ``torch``, or ``tf (Keras 2)`` for a run (or a detection subject: both have ``backend``
+    and ``env``) under ``TF_USE_LEGACY_KERAS=1``."""
     return run.backend + (" (Keras 2)" if dict(run.env).get("TF_USE_LEGACY_KERAS") == "1" else "")
 
 

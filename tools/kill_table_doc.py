@@ -1,7 +1,7 @@
 """Render ``docs/kill-table.md`` from ``docs/kill-table.json`` (kill-table sections, flakiness runs)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence
 
 HEADER = """# Kill table: does the suite reject every mutant and accept every correct variant?
 
@@ -89,9 +89,11 @@ def flakiness_md(flaky: Dict[str, Any]) -> List[str]:
     return lines + [""]
 
 
-def detection_md(detection: Dict[str, Any], explained: Dict[tuple, str]) -> List[str]:
+def detection_md(detection: Dict[str, Any], explained: Dict[tuple, str],
+                 below: Callable[[Dict[str, Any]], bool]) -> List[str]:
+    """The Detection section; ``below``: whether a row's rate is under the target."""
     rows = detection["rows"]
-    low = [r for r in rows if r["detected"] * 20 < 19 * max(r["ran"], 1)]
+    low = [r for r in rows if below(r)]
     unexplained = [r for r in low if (r["subject"], r["clause"]) not in explained]
     commands = "; ".join(f"`{c['command']}` (started {c['started_utc']} UTC, {c['duration_s']:g} s, the suite at "
                          f"{c['commit']})" for c in detection["commands"])
@@ -123,8 +125,8 @@ def render(document: Dict[str, Any]) -> str:
     if document.get("notes"):
         lines += ["## Notes", "", *document["notes"], ""]
     if document.get("detection"):
-        from tools.detection import EXPLAINED
-        lines += detection_md(document["detection"], EXPLAINED)
+        from tools.detection import EXPLAINED, below_target
+        lines += detection_md(document["detection"], EXPLAINED, below_target)
     if document.get("flakiness"):
         lines += flakiness_md(document["flakiness"])
     return "\n".join(lines).rstrip() + "\n"
