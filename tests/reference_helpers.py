@@ -1,4 +1,9 @@
-"""Helpers shared by the reference tests (``tests/test_reference_*.py``).
+"""The project's test kit: helpers of the reference tests (``tests/test_reference_*.py``) and the
+witness fixtures of the mutants' scenarios (``tests/mutants/_scenarios.py``).
+
+It builds and reads Keras and torch objects itself, on purpose: it is the one framework code of the
+project outside ``conformance/adapters/``, kept independent of the adapters so that what it finds
+about the reference and the mutants does not rest on the code the suite uses to judge them.
 
 Contract:
 - Importing this module loads no framework. Each backend kit imports its framework on first use,
@@ -21,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,11 +225,11 @@ class TfKit:
     name = "tf"
 
     def __init__(self) -> None:
-        _import_torch_first()
+        import_torch_first()
         import tensorflow as tf
         self.tf = tf
         self.keras = tf.keras
-        self.legacy = self.keras.Model.__module__.startswith("tf_keras")
+        self.legacy = keras_flavour() == "keras2"
         expected = os.environ.get(EXPECT_LEGACY_KERAS)
         if expected is not None and self.legacy != (expected == "1"):
             raise RuntimeError(f"{EXPECT_LEGACY_KERAS}={expected} but tf.keras is {self.keras.Model.__module__}")
@@ -449,7 +455,7 @@ class TorchKit:
         return state
 
 
-def _import_torch_first() -> None:
+def import_torch_first() -> None:
     """Import torch before TensorFlow when both are importable (the project's rule for processes
     that use both); a process where torch is blocked or absent goes on without it."""
     if "tensorflow" not in sys.modules:
@@ -457,6 +463,18 @@ def _import_torch_first() -> None:
             import torch  # noqa: F401
         except ImportError:
             pass
+
+
+def keras_flavour() -> Optional[str]:
+    """"keras2" (tf-keras via TF_USE_LEGACY_KERAS), "keras3", or None without TensorFlow: the kit's
+    one test of which Keras ``tf.keras`` is."""
+    import_torch_first()
+    try:
+        import tensorflow as tf
+    except ImportError:
+        return None
+    return "keras2" if tf.keras.Model.__module__.startswith("tf_keras") else "keras3"
+
 
 
 @functools.lru_cache(maxsize=None)
@@ -693,3 +711,152 @@ def _child_env(env: Optional[Mapping[str, str]], optimize: bool) -> Dict[str, st
     from conformance.bytecode import optimized_child_env  # here: a child imports this module too
     chosen = dict(env or child_env())
     return optimized_child_env(chosen) if optimize else chosen
+
+
+# ---------------------------------------------------------------------------------------------
+# Witness fixtures: the tiny dyadic models of the mutants' scenarios (tests/mutants/_scenarios.py)
+# ---------------------------------------------------------------------------------------------
+def value_pattern(shape: Tuple[int, ...], offset: int, step: float) -> np.ndarray:
+    size = int(np.prod(shape)) if shape else 1
+    return ((np.arange(size) + offset) % 7 - 3).reshape(shape) * step
+
+
+def gradient_pattern(shape: Tuple[int, ...], index: int, k: float) -> np.ndarray:
+    size = int(np.prod(shape)) if shape else 1
+    return ((np.arange(size) % 5) + 1 + index).reshape(shape) * (0.25 * k)
+
+
+# ---------------------------------------------------------------------------- torch fixtures
+def torch_module():
+    import torch
+    return torch
+
+
+def torch_net(optimizer: str = "sgd", *, dtype: str = "float32", bn: bool = False, frozen: bool = False,
+              scaler: Optional[str] = None, scaler_attr: bool = True, device: str = "cpu",
+              name: str = "net") -> Any:
+    """Linear(3,4) [BatchNorm1d(4)] Linear(4,2), dyadic weights, ``current_optimizer`` attached."""
+    torch = torch_module()
+    layers = [torch.nn.Linear(3, 4)] + ([torch.nn.BatchNorm1d(4)] if bn else []) + [torch.nn.Linear(4, 2)]
+    net = torch.nn.Sequential(*layers).to(dtype=getattr(torch, dtype), device=device)
+    with torch.no_grad():
+        for index, param in enumerate(net.parameters()):
+            param.copy_(torch.as_tensor(value_pattern(tuple(param.shape), index, 0.125), dtype=param.dtype))
+    if frozen:
+        net[0].bias.requires_grad_(False)
+    params = [p for p in net.parameters() if p.requires_grad]
+    builders = {
+        "sgd": lambda: torch.optim.SGD(params, lr=0.5),
+        "momentum": lambda: torch.optim.SGD(params, lr=0.5, momentum=0.5),
+        "adam": lambda: torch.optim.Adam(params, lr=0.125),
+    }
+    net.current_optimizer = builders[optimizer]()
+    if scaler_attr:
+        net.current_optimizer.scaler = torch_scaler(scaler)
+    net.model_name = name
+    return net
+
+
+def torch_scaler(kind: Optional[str]) -> Any:
+    torch = torch_module()
+    if kind is None:
+        return None
+    if kind == "amp":
+        scaler = torch.amp.GradScaler("cpu", init_scale=16.0, growth_interval=2)
+        scaler.scale(torch.ones(()))  # creates the scale tensor, as the caller's scaler.scale(loss) would
+        return scaler
+    with warnings.catch_warnings():  # "CUDA not available, disabling": the point of this scaler
+        warnings.simplefilter("ignore")
+        return torch.cuda.amp.GradScaler()
+
+
+def torch_grads(net: Any, k: float = 1.0) -> List[Any]:
+    torch = torch_module()
+    params = [p for p in net.parameters() if p.requires_grad]
+    return [torch.as_tensor(gradient_pattern(tuple(p.shape), i, k), dtype=p.dtype, device=p.device)
+            for i, p in enumerate(params)]
+
+
+def numpy_copy(tensor: Any) -> np.ndarray:
+    return tensor.detach().cpu().numpy().copy()
+
+
+def torch_state(net: Any, grads: bool = True) -> Dict[str, Any]:
+    """Parameters, buffers and ``.grad`` (None for a cleared one: None or all zeros)."""
+    state = {"params": [numpy_copy(p) for p in net.parameters()],
+             "buffers": [numpy_copy(b) for b in net.buffers()]}
+    if grads:
+        state["grads"] = [None if p.grad is None or not bool(p.grad.any()) else numpy_copy(p.grad)
+                          for p in net.parameters()]
+    return state
+
+
+def intact(snapshot: List[Any], gradients: List[Any]) -> bool:
+    """The caller's gradient tensors still hold their values (CC-4)."""
+    torch = torch_module()
+    return all(g is None or torch.equal(s, g) for s, g in zip(snapshot, gradients))
+
+
+def clones(gradients: List[Any]) -> List[Any]:
+    return [None if g is None else g.clone() for g in gradients]
+
+
+# ---------------------------------------------------------------------------- TF fixtures
+def tf_module():
+    import tensorflow as tf
+    return tf
+
+
+def tf_optimizer(kind: str) -> Any:
+    keras = tf_module().keras
+    if kind == "sgd":
+        return keras.optimizers.SGD(learning_rate=0.5)
+    if kind == "momentum":
+        return keras.optimizers.SGD(learning_rate=0.5, momentum=0.5)
+    if kind == "adam":
+        return keras.optimizers.Adam(learning_rate=0.125)
+    if kind == "adagrad":
+        return keras.optimizers.Adagrad(learning_rate=0.125)
+    if kind == "lso":
+        return keras.mixed_precision.LossScaleOptimizer(keras.optimizers.SGD(learning_rate=0.5),
+                                                        initial_scale=16.0, dynamic_growth_steps=2)
+    raise ValueError(kind)
+
+
+def tf_net(optimizer: str = "sgd", *, dtype: str = "float32", bn: bool = False, frozen: bool = False,
+           embedding: bool = False, name: str = "net") -> Any:
+    """Dense(4) [BatchNormalization] Dense(2) on 3 inputs, or Embedding(5,2)-Flatten-Dense(2)."""
+    keras = tf_module().keras
+    layers = keras.layers
+    if embedding:
+        stack = [keras.Input((2,), dtype="int32"), layers.Embedding(5, 2), layers.Flatten(), layers.Dense(2)]
+    else:
+        stack = ([keras.Input((3,), dtype=dtype), layers.Dense(4, dtype=dtype)]
+                 + ([layers.BatchNormalization(dtype=dtype)] if bn else []) + [layers.Dense(2, dtype=dtype)])
+    net = keras.Sequential(stack)
+    for index, variable in enumerate(net.weights):
+        variable.assign(value_pattern(tuple(variable.shape), index, 0.125))
+    if frozen:
+        net.layers[0].trainable = False
+    net.current_optimizer = tf_optimizer(optimizer)
+    net.model_name = name
+    return net
+
+
+def tf_grads(net: Any, k: float = 1.0) -> List[Any]:
+    tf = tf_module()
+    return [tf.constant(gradient_pattern(tuple(v.shape), i, k), dtype=v.dtype)
+            for i, v in enumerate(net.trainable_variables)]
+
+
+def tf_state(net: Any) -> Dict[str, Any]:
+    optimizer = net.current_optimizer
+    return {"variables": [np.array(v.numpy()) for v in net.weights],
+            "iterations": int(optimizer.iterations.numpy())}
+
+
+def lso_scale(optimizer: Any) -> float:
+    scale = getattr(optimizer, "dynamic_scale", None)  # Keras 3 (after build)
+    if scale is None:
+        scale = getattr(optimizer, "loss_scale", None)  # tf-keras
+    return float(scale.numpy()) if scale is not None else float(optimizer.initial_scale)

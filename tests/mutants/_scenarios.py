@@ -16,7 +16,8 @@ computes bit-identical float32 results whatever its summation order; the compari
 a few ulps (:data:`TOLERANCE`). The faults move weights by >= 1e-2 (float64 precision faults: by
 >= 1e-10, against a float64 tolerance of 1e-13 + 1e-12*|w|).
 
-Frameworks are imported only by the scenarios that use them (torch first when both are used).
+Frameworks are imported only by the scenarios that use them (torch first when both are used), and
+only through the test kit's witness fixtures (``tests/reference_helpers.py``).
 Run as a script, this module prints witness verdicts for a subprocess (used for Keras 2):
 ``python _scenarios.py REFERENCE_MODULE MUTANT_PATH:SCENARIO ...``.
 """
@@ -27,12 +28,16 @@ import json
 import os
 import sys
 import types
-import warnings
 from importlib.util import module_from_spec, spec_from_file_location
 from pathlib import Path
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, home of the framework kit
+from reference_helpers import (clones, gradient_pattern, import_torch_first, intact, keras_flavour,  # noqa: E402
+                               lso_scale, tf_grads, tf_module, tf_net, tf_state, torch_grads, torch_module,
+                               torch_net, torch_state)
 
 Observation = Any
 # |a - b| <= atol + rtol * |b|. float32: a few ulps (the dyadic programs are exact; this only
@@ -90,15 +95,6 @@ def reference_target(module_name: str = "reference") -> Target:
 
 
 # ---------------------------------------------------------------------------- requirements
-def keras_flavour() -> Optional[str]:
-    """"keras2" (tf-keras via TF_USE_LEGACY_KERAS), "keras3", or None without TensorFlow."""
-    try:
-        import tensorflow as tf
-    except ImportError:
-        return None
-    return "keras2" if tf.keras.__name__.startswith("tf_keras") else "keras3"
-
-
 def requirement_met(requirement: str) -> bool:
     """Requirements: "tf", "torch", "keras2", "keras3", "cuda", "no-cuda"."""
     if requirement in ("torch", "cuda", "no-cuda"):
@@ -184,152 +180,6 @@ def describe(observation: Observation) -> str:
     return json.dumps(plain(observation), default=str)[:600]
 
 
-def _pattern(shape: Tuple[int, ...], offset: int, step: float) -> np.ndarray:
-    size = int(np.prod(shape)) if shape else 1
-    return ((np.arange(size) + offset) % 7 - 3).reshape(shape) * step
-
-
-def _gradient_pattern(shape: Tuple[int, ...], index: int, k: float) -> np.ndarray:
-    size = int(np.prod(shape)) if shape else 1
-    return ((np.arange(size) % 5) + 1 + index).reshape(shape) * (0.25 * k)
-
-
-# ---------------------------------------------------------------------------- torch fixtures
-def _torch():
-    import torch
-    return torch
-
-
-def torch_net(optimizer: str = "sgd", *, dtype: str = "float32", bn: bool = False, frozen: bool = False,
-              scaler: Optional[str] = None, scaler_attr: bool = True, device: str = "cpu",
-              name: str = "net") -> Any:
-    """Linear(3,4) [BatchNorm1d(4)] Linear(4,2), dyadic weights, ``current_optimizer`` attached."""
-    torch = _torch()
-    layers = [torch.nn.Linear(3, 4)] + ([torch.nn.BatchNorm1d(4)] if bn else []) + [torch.nn.Linear(4, 2)]
-    net = torch.nn.Sequential(*layers).to(dtype=getattr(torch, dtype), device=device)
-    with torch.no_grad():
-        for index, param in enumerate(net.parameters()):
-            param.copy_(torch.as_tensor(_pattern(tuple(param.shape), index, 0.125), dtype=param.dtype))
-    if frozen:
-        net[0].bias.requires_grad_(False)
-    params = [p for p in net.parameters() if p.requires_grad]
-    builders = {
-        "sgd": lambda: torch.optim.SGD(params, lr=0.5),
-        "momentum": lambda: torch.optim.SGD(params, lr=0.5, momentum=0.5),
-        "adam": lambda: torch.optim.Adam(params, lr=0.125),
-    }
-    net.current_optimizer = builders[optimizer]()
-    if scaler_attr:
-        net.current_optimizer.scaler = _torch_scaler(scaler)
-    net.model_name = name
-    return net
-
-
-def _torch_scaler(kind: Optional[str]) -> Any:
-    torch = _torch()
-    if kind is None:
-        return None
-    if kind == "amp":
-        scaler = torch.amp.GradScaler("cpu", init_scale=16.0, growth_interval=2)
-        scaler.scale(torch.ones(()))  # creates the scale tensor, as the caller's scaler.scale(loss) would
-        return scaler
-    with warnings.catch_warnings():  # "CUDA not available, disabling": the point of this scaler
-        warnings.simplefilter("ignore")
-        return torch.cuda.amp.GradScaler()
-
-
-def torch_grads(net: Any, k: float = 1.0) -> List[Any]:
-    torch = _torch()
-    params = [p for p in net.parameters() if p.requires_grad]
-    return [torch.as_tensor(_gradient_pattern(tuple(p.shape), i, k), dtype=p.dtype, device=p.device)
-            for i, p in enumerate(params)]
-
-
-def _numpy(tensor: Any) -> np.ndarray:
-    return tensor.detach().cpu().numpy().copy()
-
-
-def torch_state(net: Any, grads: bool = True) -> Dict[str, Any]:
-    """Parameters, buffers and ``.grad`` (None for a cleared one: None or all zeros)."""
-    state = {"params": [_numpy(p) for p in net.parameters()],
-             "buffers": [_numpy(b) for b in net.buffers()]}
-    if grads:
-        state["grads"] = [None if p.grad is None or not bool(p.grad.any()) else _numpy(p.grad)
-                          for p in net.parameters()]
-    return state
-
-
-def intact(snapshot: List[Any], gradients: List[Any]) -> bool:
-    """The caller's gradient tensors still hold their values (CC-4)."""
-    torch = _torch()
-    return all(g is None or torch.equal(s, g) for s, g in zip(snapshot, gradients))
-
-
-def _clones(gradients: List[Any]) -> List[Any]:
-    return [None if g is None else g.clone() for g in gradients]
-
-
-# ---------------------------------------------------------------------------- TF fixtures
-def _tf():
-    import tensorflow as tf
-    return tf
-
-
-def tf_optimizer(kind: str) -> Any:
-    keras = _tf().keras
-    if kind == "sgd":
-        return keras.optimizers.SGD(learning_rate=0.5)
-    if kind == "momentum":
-        return keras.optimizers.SGD(learning_rate=0.5, momentum=0.5)
-    if kind == "adam":
-        return keras.optimizers.Adam(learning_rate=0.125)
-    if kind == "adagrad":
-        return keras.optimizers.Adagrad(learning_rate=0.125)
-    if kind == "lso":
-        return keras.mixed_precision.LossScaleOptimizer(keras.optimizers.SGD(learning_rate=0.5),
-                                                        initial_scale=16.0, dynamic_growth_steps=2)
-    raise ValueError(kind)
-
-
-def tf_net(optimizer: str = "sgd", *, dtype: str = "float32", bn: bool = False, frozen: bool = False,
-           embedding: bool = False, name: str = "net") -> Any:
-    """Dense(4) [BatchNormalization] Dense(2) on 3 inputs, or Embedding(5,2)-Flatten-Dense(2)."""
-    keras = _tf().keras
-    layers = keras.layers
-    if embedding:
-        stack = [keras.Input((2,), dtype="int32"), layers.Embedding(5, 2), layers.Flatten(), layers.Dense(2)]
-    else:
-        stack = ([keras.Input((3,), dtype=dtype), layers.Dense(4, dtype=dtype)]
-                 + ([layers.BatchNormalization(dtype=dtype)] if bn else []) + [layers.Dense(2, dtype=dtype)])
-    net = keras.Sequential(stack)
-    for index, variable in enumerate(net.weights):
-        variable.assign(_pattern(tuple(variable.shape), index, 0.125))
-    if frozen:
-        net.layers[0].trainable = False
-    net.current_optimizer = tf_optimizer(optimizer)
-    net.model_name = name
-    return net
-
-
-def tf_grads(net: Any, k: float = 1.0) -> List[Any]:
-    tf = _tf()
-    return [tf.constant(_gradient_pattern(tuple(v.shape), i, k), dtype=v.dtype)
-            for i, v in enumerate(net.trainable_variables)]
-
-
-def tf_state(net: Any) -> Dict[str, Any]:
-    optimizer = net.current_optimizer
-    return {"variables": [np.array(v.numpy()) for v in net.weights],
-            "iterations": int(optimizer.iterations.numpy())}
-
-
-def lso_scale(optimizer: Any) -> float:
-    scale = getattr(optimizer, "dynamic_scale", None)  # Keras 3 (after build)
-    if scale is None:
-        scale = getattr(optimizer, "loss_scale", None)  # tf-keras
-    return float(scale.numpy()) if scale is not None else float(optimizer.initial_scale)
-
-
 # ---------------------------------------------------------------------------- torch scenarios
 @scenario(("IM-1", "IM-2", "CC-1", "CC-4", "DOC-1"), ("torch",))
 def torch_immediate(target: Target) -> Observation:
@@ -337,7 +187,7 @@ def torch_immediate(target: Target) -> Observation:
     net, steps = torch_net("momentum"), []
     for k in (1.0, 2.0):
         gradients = torch_grads(net, k)
-        snapshot = _clones(gradients)
+        snapshot = clones(gradients)
         steps.append({"call": outcome(lambda: target.update_model(net, gradients)),
                       "state": torch_state(net), "caller_intact": intact(snapshot, gradients)})
     return steps
@@ -346,7 +196,7 @@ def torch_immediate(target: Target) -> Observation:
 @scenario(("IM-2",), ("torch",))
 def torch_after_backward(target: Target) -> Observation:
     """The caller's own backward() filled ``.grad``; the step must use the sum."""
-    torch = _torch()
+    torch = torch_module()
     net = torch_net("sgd")
     net(torch.ones(2, 3)).sum().backward()
     call = outcome(lambda: target.update_model(net, torch_grads(net)))
@@ -366,7 +216,7 @@ def torch_defer_flush(target: Target) -> Observation:
     stages, calls = [], []
     for k in (1.0, 2.0):
         gradients = torch_grads(net, k)
-        calls.append((gradients, _clones(gradients)))
+        calls.append((gradients, clones(gradients)))
         stages.append({"call": outcome(lambda: target.update_model(net, gradients, True, deferred)),
                        "state": torch_state(net),
                        "deferred": shape_of(deferred),
@@ -450,7 +300,7 @@ def torch_scaler(target: Target) -> Observation:
         gradients = [g * scaler.get_scale() for g in torch_grads(net, 1.0 if k == float("inf") else k)]
         if k == float("inf"):
             gradients[0].view(-1)[0] = float("inf")
-        snapshot = _clones(gradients)
+        snapshot = clones(gradients)
         call = outcome(lambda: target.update_model(net, gradients))
         steps.append({"call": call, "state": torch_state(net), "scale": float(scaler.get_scale()),
                       "caller_intact": intact(snapshot, gradients)})
@@ -532,7 +382,7 @@ def torch_length(target: Target) -> Observation:
 def torch_shape(target: Target) -> Observation:
     """A broadcastable and a non-broadcastable wrong shape (the latter also after a None gradient),
     immediate and deferred: raise, no change."""
-    torch = _torch()
+    torch = torch_module()
     net, deferred, observed = torch_net("sgd"), {}, {}
     for label, bad in (("broadcastable", torch.ones(1)), ("mismatched", torch.ones(5)),
                        ("after-none", torch.ones(5))):
@@ -636,12 +486,12 @@ def tf_indexed_slices(target: Target) -> Observation:
     """An embedding gradient as IndexedSlices with a repeated row, Adagrad, two steps. (Adagrad:
     Keras 3 squares each raw slice before summing duplicates, and, unlike Adam, it is not
     scale-invariant, so a densification that drops a duplicate row shows too.)"""
-    tf = _tf()
+    tf = tf_module()
     net = tf_net("adagrad", embedding=True)
     calls = []
     for k in (1.0, 2.0):
         gradients = tf_grads(net, k)
-        values = tf.constant(_gradient_pattern((3, 2), 0, k), dtype=tf.float32)
+        values = tf.constant(gradient_pattern((3, 2), 0, k), dtype=tf.float32)
         gradients[0] = tf.IndexedSlices(values, tf.constant([1, 1, 3]), tf.constant([5, 2]))
         calls.append(outcome(lambda: target.update_model(net, gradients)))
     return {"calls": calls, "state": tf_state(net)}
@@ -683,7 +533,7 @@ def tf_length(target: Target) -> Observation:
 def tf_shape(target: Target) -> Observation:
     """A broadcastable and a non-broadcastable wrong shape, and ``IndexedSlices`` with a wrong
     ``dense_shape`` for a kernel, immediate and deferred: raise, no change."""
-    tf = _tf()
+    tf = tf_module()
     net, deferred, observed = tf_net("momentum"), {}, {}
     rows, columns = net.trainable_variables[0].shape
     sparse = tf.IndexedSlices(values=tf.ones((2, columns + 1)), indices=tf.constant([0, 1], dtype=tf.int64),
@@ -703,7 +553,7 @@ def tf_shape(target: Target) -> Observation:
 def tf_function(target: Target) -> Observation:
     """A compiled training step: one immediate update, then two deferred updates created and
     flushed inside the same ``tf.function``; run twice (one trace serves both runs)."""
-    tf = _tf()
+    tf = tf_module()
     net = tf_net("momentum")
     name = net.model_name
 
@@ -735,14 +585,14 @@ def tf_float64(target: Target) -> Observation:
 def tf_lso(target: Target) -> Observation:
     """LossScaleOptimizer(SGD, initial 16, growth every 2): finite, finite, inf, finite, each fed
     under the installed Keras' convention (Keras 3: scaled; tf-keras: unscaled)."""
-    tf = _tf()
+    tf = tf_module()
     net = tf_net("lso")
     optimizer = net.current_optimizer
     scaled = keras_flavour() == "keras3"
     steps = []
     for k in (1.0, 2.0, float("inf"), 1.0):
         factor = lso_scale(optimizer) if scaled else 1.0
-        values = [_gradient_pattern(tuple(v.shape), i, 1.0 if k == float("inf") else k) * factor
+        values = [gradient_pattern(tuple(v.shape), i, 1.0 if k == float("inf") else k) * factor
                   for i, v in enumerate(net.trainable_variables)]
         if k == float("inf"):
             values[0].reshape(-1)[0] = np.inf
@@ -818,10 +668,7 @@ def not_a_model_ex2(target: Target) -> Observation:
 # ---------------------------------------------------------------------------- subprocess entry point
 def main(argv: List[str]) -> int:
     """``REFERENCE_MODULE PATH:SCENARIO ...`` -> one JSON line per pair: differs / same / skipped."""
-    try:
-        import torch  # noqa: F401  (torch before TensorFlow in one process)
-    except ImportError:
-        pass
+    import_torch_first()
     reference = reference_target(argv[0])
     for item in argv[1:]:
         path, scenario_id = item.rsplit(":", 1)
