@@ -21,7 +21,9 @@ from typing import List, Optional
 from conformance import clauses, expect_fail, invoke
 from conformance.interrupts import InterruptGuard
 from conformance.profiles import DEFAULT_PROFILE, FIXED_SEED_PROFILES, PROFILES
-from conformance.target import DEFAULT_TARGET, split_target
+from conformance.selection import (BACKEND_CHOICES, DEFAULT_BACKEND, DEFAULT_DEVICE, DEFAULT_LEVEL, DEVICE_CHOICES,
+                                   LEVEL_CHOICES, expand)
+from conformance.target import DEFAULT_TARGET, ResolvedTarget, TargetError, resolve, split_target
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -35,9 +37,9 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--impl", default=DEFAULT_TARGET,
                    help="module, module:attr or path/to/file.py[:attr] (attr defaults to update_model)")
-    p.add_argument("--backend", choices=("tf", "torch", "all"), default="all")
-    p.add_argument("--device", choices=("cpu", "cuda", "all"), default="cpu")
-    p.add_argument("--level", choices=clauses.LEVELS, default="core")
+    p.add_argument("--backend", choices=BACKEND_CHOICES, default=DEFAULT_BACKEND)
+    p.add_argument("--device", choices=DEVICE_CHOICES, default=DEFAULT_DEVICE)
+    p.add_argument("--level", choices=LEVEL_CHOICES, default=DEFAULT_LEVEL)
     p.add_argument("--profile", choices=tuple(PROFILES), default=DEFAULT_PROFILE)
     p.add_argument("--expect-fail", metavar="FILE", help="clause ids expected to fail, one a line")
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
@@ -77,8 +79,17 @@ def _absolute_target(target: str) -> str:
     return target
 
 
-def _probe(target: str, want_cuda: bool, timeout: float) -> dict:
-    command = [sys.executable, "-m", "conformance.probe", target, "1" if want_cuda else "0"]
+def _resolve(target: str) -> ResolvedTarget:
+    """The file ``--impl`` names (``conformance.target.resolve``, which runs none of its code): the
+    probe and every worker import that file."""
+    try:
+        return resolve(target)
+    except TargetError as error:
+        raise UsageError(f"--impl {target}: {error}") from None
+
+
+def _probe(target: str, file: str, want_cuda: bool, timeout: float) -> dict:
+    command = [sys.executable, "-m", "conformance.probe", target, "1" if want_cuda else "0", file]
     try:
         child = subprocess.run(command, capture_output=True, text=True, timeout=timeout + 60)
     except subprocess.TimeoutExpired:
@@ -90,7 +101,9 @@ def _probe(target: str, want_cuda: bool, timeout: float) -> dict:
     return json.loads(child.stdout[marker + len("@@probe@@"):].strip())
 
 
-def _validate(args: argparse.Namespace) -> dict:
+def _validate(args: argparse.Namespace) -> ResolvedTarget:
+    """Check the options and the environment before any test runs (``UsageError``: exit 2); the
+    implementation under test, resolved."""
     if args.report:
         _check_writable(args.report, "--report")
     if args.junitxml:
@@ -107,10 +120,11 @@ def _validate(args: argparse.Namespace) -> dict:
         raise UsageError("--timeout: must be a positive number of seconds")
     if args.workers < 1:
         raise UsageError("--workers: must be at least 1")
-    probe = _probe(args.impl, args.device in ("cuda", "all"), args.timeout)
+    resolved = _resolve(args.impl)
+    probe = _probe(args.impl, resolved.file, "cuda" in expand(args.device, clauses.DEVICES), args.timeout)
     if probe["target_error"]:
         raise UsageError(f"--impl {args.impl}: {probe['target_error']}")
-    selected = clauses.BACKENDS if args.backend == "all" else (args.backend,)
+    selected = expand(args.backend, clauses.BACKENDS)
     if not any(probe["backends"][b] for b in selected):
         names = {"tf": "tensorflow", "torch": "torch"}
         raise UsageError(f"--backend {args.backend}: {' and '.join(names[b] for b in selected)} "
@@ -118,7 +132,7 @@ def _validate(args: argparse.Namespace) -> dict:
     if args.device == "cuda" and not probe["cuda"]:
         raise UsageError("--device cuda: CUDA required but no CUDA device is available "
                          "(torch.cuda.is_available() is False)")
-    return probe
+    return resolved
 
 
 def replay_command(args: argparse.Namespace, seed: int) -> str:
@@ -131,7 +145,10 @@ def replay_command(args: argparse.Namespace, seed: int) -> str:
     return shlex.join(words)
 
 
-def pytest_args(args: argparse.Namespace, seed: int, report_path: str, workdir: str) -> List[str]:
+def pytest_args(args: argparse.Namespace, seed: int, report_path: str, workdir: str,
+                impl_file: Optional[str] = None) -> List[str]:
+    """The pytest command line of a run; ``impl_file``: where ``--impl`` was resolved (else pytest
+    resolves it)."""
     ini = os.path.join(workdir, "pytest.ini")
     with open(ini, "w", encoding="utf-8") as handle:
         handle.write("[pytest]\nfilterwarnings =\n    ignore::DeprecationWarning\n    ignore::FutureWarning\n"
@@ -149,6 +166,8 @@ def pytest_args(args: argparse.Namespace, seed: int, report_path: str, workdir: 
              "--conformance-command", replay_command(args, seed),
              "--hypothesis-seed", str(seed), "-n", str(args.workers), "--max-worker-restart", "50",
              "--tb=no", "-q" if not args.verbose else "-v", "-rN"]
+    if impl_file:
+        words += ["--impl-file", impl_file]
     if args.only:
         words += ["--conformance-only", args.only]
     if args.expect_fail:
@@ -162,7 +181,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser().parse_args(argv)
     args.impl = _absolute_target(args.impl)
     try:
-        _validate(args)
+        resolved = _validate(args)
     except UsageError as error:
         print(f"conformance: error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -181,18 +200,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         watchdog_dir = os.path.join(workdir, "watchdog")
         os.mkdir(watchdog_dir)
         os.environ[invoke.WATCHDOG_DIR_VARIABLE] = watchdog_dir
-        print(f"update_model conformance: impl={args.impl} backend={args.backend} device={args.device} "
-              f"level={args.level} profile={args.profile} seed={seed}", flush=True)
+        print(f"update_model conformance: impl={args.impl} impl_file={resolved.file} backend={args.backend} "
+              f"device={args.device} level={args.level} profile={args.profile} seed={seed}", flush=True)
         try:
             with InterruptGuard() as guard:  # one Ctrl-C ends the run, even if Python drops it once
-                code = pytest.main(pytest_args(args, seed, report_path, workdir), plugins=[guard])
+                code = pytest.main(pytest_args(args, seed, report_path, workdir, resolved.file), plugins=[guard])
         except KeyboardInterrupt:
             code = pytest.ExitCode.INTERRUPTED
         _print_watchdog_reports(watchdog_dir)
         exit_code = _exit_code(code, report_path)
         if args.report:
             if not os.path.exists(report_path):
-                _write_not_run_report(args, seed, report_path, interrupted=code == pytest.ExitCode.INTERRUPTED)
+                _write_not_run_report(args, seed, report_path, interrupted=code == pytest.ExitCode.INTERRUPTED,
+                                      impl_file=resolved.file)
             try:
                 _publish(report_path, os.path.abspath(args.report))
             except OSError as error:
@@ -225,16 +245,18 @@ def _implementation_frames(dump: str) -> str:
     return dump
 
 
-def _write_not_run_report(args: argparse.Namespace, seed: int, path: str, interrupted: bool) -> None:
+def _write_not_run_report(args: argparse.Namespace, seed: int, path: str, interrupted: bool,
+                          impl_file: Optional[str] = None) -> None:
     """The run ended before any check reported (Ctrl-C during start-up, nothing to run): a report
     in which every clause is skipped with the reason, marked incomplete if interrupted."""
     from conformance import report
-    from conformance.selection import Selection, expand
+    from conformance.selection import Selection
     selection = Selection(backends=expand(args.backend, clauses.BACKENDS),
                           devices=expand(args.device, clauses.DEVICES), level=args.level,
                           only=tuple(c.strip().upper() for c in args.only.split(",") if c.strip()))
     report.write(path, report.to_json(
-        impl=args.impl, level=args.level, profile=args.profile, seed=seed, env=report.environment(),
+        impl=args.impl, impl_file=impl_file, level=args.level, profile=args.profile, seed=seed,
+        env=report.environment(),
         verdicts=report.aggregate([], selection, {}, interrupted=interrupted), incomplete=interrupted,
         command=replay_command(args, seed)))
 

@@ -19,10 +19,28 @@ import os
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 DEFAULT_TIMEOUT = 60.0
-_timeout: float = float(os.environ.get("CONFORMANCE_TIMEOUT", DEFAULT_TIMEOUT))
+
+
+@dataclass
+class _Boundary:
+    """The state of this process's boundary with implementation code; process state, not pytest state
+    (so not in a ``pytest.Stash``): the bound applies to every :func:`call_impl` of the process, which
+    check code, the harness and the tests call without a pytest config; the alarm and the SIGINT
+    handler are per process, and so is faulthandler's one watchdog timer, which the armed deadline and
+    the open output file describe."""
+    #: Seconds an implementation call may take (``--timeout``, set once a process by the checks' conftest).
+    timeout: float = float(os.environ.get("CONFORMANCE_TIMEOUT", DEFAULT_TIMEOUT))
+    #: ``time.monotonic()`` until which the armed watchdog covers a call; 0: not armed.
+    armed_until: float = 0.0
+    #: Where the watchdog writes a worker's tracebacks (opened on first use); None: not yet opened.
+    watchdog_file: Any = None
+
+
+_BOUNDARY = _Boundary()
 
 
 class ImplementationAborted(BaseException):
@@ -30,17 +48,17 @@ class ImplementationAborted(BaseException):
 
 
 def set_timeout(seconds: float) -> None:
-    """Bound every later implementation call to ``seconds`` of wall time."""
-    global _timeout
-    _timeout = float(seconds)
+    """Bound every later implementation call of this process to ``seconds`` of wall time."""
+    _BOUNDARY.timeout = float(seconds)
 
 
 def get_timeout() -> float:
-    return _timeout
+    """The bound on one implementation call of this process, in seconds."""
+    return _BOUNDARY.timeout
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
-    raise ImplementationAborted(f"implementation did not return within {_timeout:g} s (--timeout)")
+    raise ImplementationAborted(f"implementation did not return within {_BOUNDARY.timeout:g} s (--timeout)")
 
 
 #: Seconds after ``--timeout`` at which the watchdog ends a worker the alarm could not free.
@@ -49,42 +67,39 @@ WATCHDOG_GRACE = 10.0
 #: file per worker process; the CLI prints them. Without it: stderr, which pytest captures (lost).
 WATCHDOG_DIR_VARIABLE = "CONFORMANCE_WATCHDOG_DIR"
 _STDERR_FD = 2
-_watchdog_file: Any = None
 
 
 def _watchdog_output() -> Any:
-    global _watchdog_file
+    """This worker's file in ``$CONFORMANCE_WATCHDOG_DIR`` (opened once), else stderr."""
     directory = os.environ.get(WATCHDOG_DIR_VARIABLE)
     if not directory or not os.path.isdir(directory):
         return _STDERR_FD
-    if _watchdog_file is None:
-        _watchdog_file = open(os.path.join(directory, f"worker-{os.getpid()}.txt"), "w", encoding="utf-8")
-    return _watchdog_file
-
-#: The watchdog is armed lazily: re-arming (a C thread started and joined) costs about a millisecond,
-#: so a call re-arms only when the armed deadline would not cover it, with one more ``--timeout`` of
-#: slack (a hard hang ends its worker within twice the timeout plus the grace); the checks' teardown
-#: disarms it (:func:`disarm_watchdog`), so suite-only work between checks is never cut short.
-_armed_until = 0.0
+    if _BOUNDARY.watchdog_file is None:
+        _BOUNDARY.watchdog_file = open(os.path.join(directory, f"worker-{os.getpid()}.txt"), "w", encoding="utf-8")
+    return _BOUNDARY.watchdog_file
 
 
 def _arm_watchdog() -> None:
-    global _armed_until
-    now = time.monotonic()
-    if _armed_until < now + _timeout + WATCHDOG_GRACE:
-        faulthandler.dump_traceback_later(2 * _timeout + WATCHDOG_GRACE, exit=True, file=_watchdog_output())
-        _armed_until = now + 2 * _timeout + WATCHDOG_GRACE
+    """Arm the hard-hang watchdog for a call, lazily: re-arming (a C thread started and joined) costs
+    about a millisecond, so a call re-arms only when the armed deadline would not cover it, with one
+    more ``--timeout`` of slack (a hard hang ends its worker within twice the timeout plus the grace);
+    the checks' teardown disarms it (:func:`disarm_watchdog`), so suite-only work between checks is
+    never cut short."""
+    now, timeout = time.monotonic(), _BOUNDARY.timeout
+    if _BOUNDARY.armed_until < now + timeout + WATCHDOG_GRACE:
+        faulthandler.dump_traceback_later(2 * timeout + WATCHDOG_GRACE, exit=True, file=_watchdog_output())
+        _BOUNDARY.armed_until = now + 2 * timeout + WATCHDOG_GRACE
 
 
 def disarm_watchdog() -> None:
     """Cancel the hard-hang watchdog (after a check, when no implementation code runs)."""
-    global _armed_until
-    if _armed_until:
+    if _BOUNDARY.armed_until:
         faulthandler.cancel_dump_traceback_later()
-        _armed_until = 0.0
+        _BOUNDARY.armed_until = 0.0
 
 
-#: During a call (main thread): the SIGINT handler it replaced, and whether a SIGINT arrived.
+#: During a call (main thread): the SIGINT handler it replaced, and whether a SIGINT arrived (process
+#: state, as ``_Boundary``: the signal handler is the process's).
 _sigint: dict = {"previous": signal.default_int_handler, "received": False}
 
 
@@ -108,7 +123,7 @@ def call_impl(function: Callable[..., Any], *args: Any, what: str = "update_mode
         _sigint.update(previous=signal.signal(signal.SIGINT, _on_sigint), received=False)
     if use_alarm:
         previous = signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, _timeout)
+        signal.setitimer(signal.ITIMER_REAL, _BOUNDARY.timeout)
     # Last resort when the alarm cannot interrupt (a hang in C code, SIGALRM ignored): dump every
     # thread's traceback to stderr and _exit(1) the worker, from a C thread that needs no GIL.
     _arm_watchdog()

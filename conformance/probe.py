@@ -32,7 +32,7 @@ def main(argv: list) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from conformance.target import TargetError, load_target
     try:
-        load_target(target)
+        load_target(target, argv[2] if len(argv) > 2 else None)  # argv[2]: the file the CLI resolved
     except TargetError as error:
         result["target_error"] = str(error)
     sys.stdout.write("\n@@probe@@" + json.dumps(result) + "\n")

@@ -144,9 +144,12 @@ def aggregate(results: List[TestResult], selection: Selection, unavailable: Dict
 
 
 def to_json(impl: str, level: str, profile: str, seed: Optional[int], env: Dict[str, Any],
-            verdicts: List[ClauseResult], incomplete: bool, command: str) -> Dict[str, Any]:
-    return {"impl": impl, "level": level, "profile": profile, "seed": seed, "environment": env,
-            "incomplete": incomplete, "replay": command,
+            verdicts: List[ClauseResult], incomplete: bool, command: str,
+            impl_file: Optional[str] = None) -> Dict[str, Any]:
+    """The JSON report. ``impl`` is the target as given; ``impl_file`` the file it was imported from
+    in every process of the run (None when it could not be resolved)."""
+    return {"impl": impl, "impl_file": impl_file, "level": level, "profile": profile, "seed": seed,
+            "environment": env, "incomplete": incomplete, "replay": command,
             "clauses": [asdict(v) for v in verdicts]}
 
 

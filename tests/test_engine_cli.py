@@ -28,6 +28,8 @@ import pytest
 from conformance import clauses, report
 
 NOOP = str(Path(__file__).resolve().parent / "engine_impls" / "noop.py")
+#: The repository's reference, which ``--impl reference`` names wherever the suite runs from.
+REFERENCE_FILE = str(Path(__file__).resolve().parents[1] / "reference" / "__init__.py")
 FRAMEWORK_ROOTS = {"tf": ("tensorflow", "keras", "tf_keras"), "torch": ("torch",)}
 OTHER = {"tf": "torch", "torch": "tf"}
 # A clause that applies to one backend only, and so has nothing to run when that backend is missing.
@@ -125,7 +127,7 @@ ENVIRONMENT_FIELDS = ("python", "tensorflow", "keras", "torch", "numpy", "hypoth
 
 def assert_report_schema(document: Dict[str, Any]) -> None:
     """The documented schema, with one entry for every registry clause, in registry order."""
-    assert {"impl", "level", "profile", "seed", "environment", "clauses"} <= set(document)
+    assert {"impl", "impl_file", "level", "profile", "seed", "environment", "clauses"} <= set(document)
     assert set(ENVIRONMENT_FIELDS) <= set(document["environment"])
     assert isinstance(document["environment"]["devices"], list) and "cpu" in document["environment"]["devices"]
     assert [c["id"] for c in document["clauses"]] == [c.id for c in clauses.CLAUSES]
@@ -146,7 +148,8 @@ def test_do_nothing_update_model_fails_im1(tmp_path: Path) -> None:
     assert run.returncode == 1, run.describe()
     assert "IM-1 FAILED" in run.output and "seed=1234" in run.output, run.describe()
     assert_report_schema(run.report)
-    assert run.report["impl"] == f"{NOOP}:update_model"
+    assert run.report["impl"] == f"{NOOP}:update_model" and run.report["impl_file"] == NOOP
+    assert f"impl={NOOP}:update_model impl_file={NOOP} backend=torch" in run.output, run.describe()
     assert (run.report["level"], run.report["profile"], run.report["seed"]) == ("core", "quick", 1234)
     assert "--seed 1234" in run.report["replay"]
     im1, cc1 = run.clause("IM-1"), run.clause("CC-1")
@@ -294,4 +297,49 @@ def test_pytest_pyargs_route(tmp_path: Path) -> None:
     assert "update_model conformance" in run.output and "IM-1 FAILED" in run.output, run.describe()
     assert_report_schema(run.report)
     assert (run.report["impl"], run.report["profile"], run.report["seed"]) == (NOOP, "quick", 77)
+    assert run.report["impl_file"] == NOOP
     assert run.clause("IM-1")["status"] == "failed" and run.clause("CC-1")["status"] == "passed"
+
+
+# ------------------------------------------------------ the implementation named is the one tested
+
+SHADOW_MARKER = "SHADOW-REFERENCE-MARKER"
+#: Another ``reference`` package in the working directory: one that fails wherever it is imported,
+#: one whose ``update_model`` fails CC-1 wherever it is called.
+SHADOWS = {
+    "import-raises": f"raise RuntimeError({SHADOW_MARKER!r})\n",
+    "update-raises": f"def update_model(*args, **kwargs):\n    raise RuntimeError({SHADOW_MARKER!r})\n",
+}
+
+
+def _shadow(tmp_path: Path, source: str) -> None:
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "reference" / "__init__.py").write_text(source, encoding="utf-8")
+
+
+@pytest.mark.parametrize("shadow", sorted(SHADOWS))
+def test_another_reference_in_the_working_directory_is_not_tested(tmp_path: Path, shadow: str) -> None:
+    """``--impl reference`` run from a directory holding another ``reference`` package: the probe and
+    the workers all import the repository's reference, whose file the header and the report name."""
+    _shadow(tmp_path, SHADOWS[shadow])
+    run = run_cli(tmp_path, "--impl", "reference", "--backend", "torch", "--only", "CC-1", *QUICK)
+    assert run.returncode == 0, run.describe()
+    assert SHADOW_MARKER not in run.output, run.describe()
+    assert run.report["impl"] == "reference" and run.report["impl_file"] == REFERENCE_FILE
+    assert f"impl=reference impl_file={REFERENCE_FILE} " in run.output, run.describe()
+    cc1 = run.clause("CC-1")
+    assert (cc1["status"], cc1["backends"]) == ("passed", ["torch"]) and cc1["examples"] > 0, cc1
+
+
+def test_pytest_route_workers_test_the_file_the_controller_resolved(tmp_path: Path) -> None:
+    """``pytest --pyargs conformance.checks --impl reference -n 1`` from a directory holding another
+    ``reference``: the xdist worker imports the file the controller resolved."""
+    _shadow(tmp_path, SHADOWS["import-raises"])
+    path = tmp_path / "report.json"
+    run = _run(tmp_path, ["-m", "pytest", "-p", "no:cacheprovider", "-q", "--pyargs", "conformance.checks",
+                          "--impl", "reference", "--conformance-backend", "torch", "--conformance-profile", "quick",
+                          "--conformance-only", "CC-1", "--conformance-report", str(path), "-n", "1"], path)
+    assert run.returncode == 0, run.describe()
+    assert SHADOW_MARKER not in run.output, run.describe()
+    assert run.report["impl_file"] == REFERENCE_FILE and run.clause("CC-1")["status"] == "passed"
+

@@ -90,7 +90,8 @@ def _fake_report(status: str, examples: int) -> types.SimpleNamespace:
 @pytest.mark.parametrize("examples, status", [(0, "skipped"), (2, "passed")])
 def test_plugin_turns_a_pass_without_examples_into_a_skip(examples: int, status: str) -> None:
     state = types.SimpleNamespace(results={}, environment={}, unavailable={})
-    config = types.SimpleNamespace(_conformance_state=state)
+    config = types.SimpleNamespace(stash=pytest.Stash())
+    config.stash[plugin.STATE_KEY] = state
     plugin._record(config, _fake_report("passed", examples))
     (result,) = state.results.values()
     assert (result.clause, result.backend, result.status, result.examples) == ("IM-1", "torch", status, examples)
@@ -136,11 +137,21 @@ def test_json_document_round_trips(tmp_path: Path) -> None:
     verdicts = aggregate([_result("IM-1", "torch", "passed")], Selection(), {})
     env = report.environment({"devices": ["cpu"]})
     assert {"python", "tensorflow", "keras", "torch", "numpy", "hypothesis", "devices"} <= set(env)
-    document = report.to_json("my.impl", "core", "quick", 7, env, verdicts, incomplete=False, command="replay me")
+    document = report.to_json("my.impl", "core", "quick", 7, env, verdicts, incomplete=False, command="replay me",
+                              impl_file="/somewhere/my/impl.py")
     path = tmp_path / "report.json"
     report.write(str(path), document)
     loaded = json.loads(path.read_text(encoding="utf-8"))
     assert (loaded["impl"], loaded["level"], loaded["profile"], loaded["seed"]) == ("my.impl", "core", "quick", 7)
+    assert loaded["impl_file"] == "/somewhere/my/impl.py"
     assert loaded["replay"] == "replay me" and loaded["incomplete"] is False
     assert [c["id"] for c in loaded["clauses"]] == [c.id for c in clauses.CLAUSES]
     assert not (tmp_path / "report.json.tmp").exists()
+
+
+def test_impl_file_is_null_when_the_target_was_not_resolved() -> None:
+    """``impl_file`` is always present; None says no file was resolved (the report of a run that
+    could not load its target)."""
+    document = report.to_json("my.impl", "core", "quick", 7, report.environment(), [], incomplete=False,
+                              command="replay me")
+    assert "impl_file" in document and document["impl_file"] is None

@@ -6,6 +6,9 @@ No framework is imported.
 """
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -13,7 +16,8 @@ from typing import Tuple
 
 import pytest
 
-from conformance.target import DEFAULT_ATTR, TargetError, load_target, split_target
+from conformance.target import (DEFAULT_ATTR, SUITE_ROOT, ResolvedTarget, TargetError, load_resolved, load_target,
+                                pinned, resolve, split_target)
 
 NOOP = Path(__file__).resolve().parent / "engine_impls" / "noop.py"
 
@@ -143,3 +147,106 @@ def test_missing_dependency_is_not_taken_for_a_missing_target(module_dir: Tuple[
 def test_missing_target(target: str, match: str) -> None:
     with pytest.raises(TargetError, match=match):
         load_target(target)
+
+
+# ----------------------------------------------------------------------------------- resolution
+
+SUITE_REFERENCE = os.path.join(SUITE_ROOT, "reference", "__init__.py")
+MARKER = "SHADOW-REFERENCE-MARKER"
+
+
+def _package(directory: Path, name: str, init: str, **modules: str) -> Path:
+    package = directory / name
+    package.mkdir()
+    _write(package, "__init__.py", init)
+    for module, source in modules.items():
+        _write(package, f"{module}.py", source)
+    return package
+
+
+def test_resolve_a_module_names_its_file_and_runs_none_of_its_code(module_dir: Tuple[Path, str]) -> None:
+    directory, name = module_dir
+    package = _package(directory, name, f"raise RuntimeError({MARKER!r})\n", impl=GOOD)
+    resolved = resolve(f"{name}.impl:other_update")
+    assert (resolved.location, resolved.attr, resolved.kind) == (f"{name}.impl", "other_update", "module")
+    assert resolved.file == str(package / "impl.py") and resolved.root == str(directory)
+    assert resolve(name).file == str(package / "__init__.py") and resolve(name).root == str(directory)
+    assert name not in sys.modules, "resolving ran the package's __init__"
+
+
+def test_resolve_a_file_names_it_absolutely(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _write(tmp_path, "my_impl.py", GOOD)
+    monkeypatch.chdir(tmp_path)
+    resolved = resolve("./my_impl.py:other_update")
+    assert (resolved.file, resolved.attr, resolved.kind, resolved.root) == (
+        str(tmp_path / "my_impl.py"), "other_update", "file", None)
+    assert load_resolved(resolved)(None, []) == "other"
+
+
+def test_a_resolved_target_travels_as_plain_strings(module_dir: Tuple[Path, str]) -> None:
+    directory, name = module_dir
+    _write(directory, f"{name}.py", GOOD)
+    resolved = resolve(f"{name}:other_update")
+    values = resolved.to_dict()
+    assert all(isinstance(v, str) for v in values.values())
+    assert ResolvedTarget.from_dict(values) == resolved == pinned(f"{name}:other_update", resolved.file)
+
+
+def test_a_resolved_module_is_imported_from_its_root_even_off_sys_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """A worker whose ``sys.path`` lacks the directory the controller found the module in (a console
+    script's controller has no working directory on it) still imports that module."""
+    name = "engine_target_off_path_" + "".join(c if c.isalnum() else "_" for c in request.node.name)
+    _write(tmp_path, f"{name}.py", GOOD)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    try:
+        assert load_target(name, file=str(tmp_path / f"{name}.py"))(None, []) == "default"
+        assert sys.path[0] == str(tmp_path)
+    finally:
+        sys.modules.pop(name, None)
+
+
+def test_the_working_directory_does_not_shadow_the_suites_reference(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _package(tmp_path, "reference", f"raise RuntimeError({MARKER!r})\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    resolved = resolve("reference")
+    assert resolved.file == SUITE_REFERENCE and resolved.root == SUITE_ROOT
+
+
+WORKER_LIKE = """
+import json, sys
+from conformance.target import TargetError, load_target
+try:
+    load_target(sys.argv[1], file=sys.argv[2] if len(sys.argv) > 2 else None)
+    print(json.dumps({"file": sys.modules[sys.argv[1].partition(":")[0]].__file__}))
+except TargetError as error:
+    print(json.dumps({"error": str(error)}))
+"""
+
+
+def _in_worker_like_process(directory: Path, *args: str, preimport: bool = False) -> dict:
+    """Load a target in a fresh interpreter whose working directory, ``directory``, is first on
+    ``sys.path`` (as on a pytest-xdist worker of a run started there); ``preimport``: the module
+    ``reference`` found there first is imported before the target is loaded."""
+    code = ("import reference\n" if preimport else "") + WORKER_LIKE
+    child = subprocess.run([sys.executable, "-c", code, *args], cwd=directory, capture_output=True, text=True,
+                           timeout=120, env=dict(os.environ, PYTHONPATH=str(directory)))
+    assert child.returncode == 0, child.stderr
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("handed", [False, True], ids=["resolved-there", "file-handed-over"])
+def test_a_worker_in_a_directory_with_another_reference_imports_the_suites(tmp_path: Path, handed: bool) -> None:
+    _package(tmp_path, "reference", f"raise RuntimeError({MARKER!r})\n")
+    result = _in_worker_like_process(tmp_path, "reference", *([SUITE_REFERENCE] if handed else []))
+    assert result == {"file": SUITE_REFERENCE}
+
+
+def test_a_module_imported_first_from_elsewhere_is_an_error_not_tested(tmp_path: Path) -> None:
+    _package(tmp_path, "reference", "def update_model(*args, **kwargs):\n    return None\n")
+    result = _in_worker_like_process(tmp_path, "reference", SUITE_REFERENCE, preimport=True)
+    assert str(tmp_path / "reference" / "__init__.py") in result["error"], result
+    assert f"not from {SUITE_REFERENCE}" in result["error"], result
+

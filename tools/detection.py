@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from conformance import clauses, expect_fail
-from conformance.profiles import DETECTION_ONLY
+from conformance.profiles import DETECTION_ONLY, PROFILES
 from tools import kill_table, peers
 from tools.flakiness import suite_commit
 from tools.suite_runs import ROOT, child_env
@@ -147,7 +147,7 @@ def measure(subject: Subject, seeds: List[int], profile: str) -> List[Dict[str, 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.detection", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default=",".join(map(str, range(20))), help="comma-separated (default 0..19)")
-    parser.add_argument("--profile", default="ci", choices=("quick", "ci", "thorough"))
+    parser.add_argument("--profile", default="ci", choices=tuple(PROFILES))
     parser.add_argument("--mutants", default="", help="comma-separated mutant names (default: all); 'none': no mutant")
     parser.add_argument("--peers", default="", help="comma-separated FastEstimator versions (default: all); 'none'")
     parser.add_argument("--jobs", type=int, default=2)

@@ -17,6 +17,8 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
+from conformance import clauses
+from conformance.profiles import PROFILES
 from tools import kill_table
 from tools.suite_runs import ROOT, RunResult, SuiteRun, run_all
 
@@ -52,8 +54,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--seeds", default="1,2", help="comma-separated seeds (default 1,2)")
     parser.add_argument("--seeds-for", action="append", default=[], metavar="NAME=SEEDS",
                         help="other seeds for one implementation (repeatable; NAME= with no seeds skips it)")
-    parser.add_argument("--profile", default="ci", choices=("quick", "ci", "thorough"))
-    parser.add_argument("--backends", default="tf,torch")
+    parser.add_argument("--profile", default="ci", choices=tuple(PROFILES))
+    parser.add_argument("--backends", default=",".join(clauses.BACKENDS))
     parser.add_argument("--impls", default="", help="names to run (reference, variant names; default all)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", default=kill_table.JSON_PATH,

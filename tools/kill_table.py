@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from conformance import clauses
+from conformance.profiles import PROFILES
 from tools.suite_runs import ROOT, RunResult, SuiteRun, run_all
 
 MUTANTS_DIR = os.path.join(ROOT, "tests", "mutants")
@@ -315,7 +316,7 @@ def merge_section(document: Dict[str, Any], options: Options, rows: List[Dict[st
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.kill_table", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", default="ci", choices=("quick", "ci", "thorough"))
+    parser.add_argument("--profile", default="ci", choices=tuple(PROFILES))
     parser.add_argument("--only-declared", action="store_true",
                         help="check only each mutant's declared clauses (--only VIOLATES): much faster")
     parser.add_argument("--jobs", type=int, default=2, help="suite runs at a time (default 2), each --workers 1")
