@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import glob
-import importlib.util
 import json
 import os
 import platform
@@ -40,6 +39,7 @@ import tempfile
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from conformance import clauses, selection
 from conformance.bytecode import cache_populated
 from conformance.workload import LOG_VARIABLE
 
@@ -118,8 +118,9 @@ def _replay_torch(runs: List[Dict[str, Any]]) -> float:
     import numpy as np
     import torch
     from conformance import optimizers
-    from conformance.adapters.torch import _modules  # the same layer stacks as the suite's models
-    dtypes = {"float32": torch.float32, "float64": torch.float64}
+    from conformance.adapters import load
+    from conformance.model_specs import ModelRequest
+    adapter = load("torch")  # the same layer stacks as the suite's models
     cache: Dict[Tuple[str, int], List[Any]] = {}
     started = time.perf_counter()
     for run in runs:
@@ -127,8 +128,7 @@ def _replay_torch(runs: List[Dict[str, Any]]) -> float:
         for index, request in enumerate(run["requests"]):
             key = (json.dumps(request, sort_keys=True), index)
             if key not in cache:
-                cache[key] = [torch.nn.Sequential(*_modules(request["arch"])).to(dtype=dtypes[request["dtype"]])
-                              for _ in range(2)]
+                cache[key] = [adapter.bare_model(ModelRequest(**request)) for _ in range(2)]
             models = cache[key]
             for model in models:
                 rng = np.random.default_rng(run["seed"] + index)
@@ -179,9 +179,9 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
     variable of those read back to NumPy."""
     import numpy as np
     import tensorflow as tf
-    from conformance.adapters.keras import _layers, _optimizer, _optimizer_variables  # same models
+    from conformance.adapters import load
     from conformance.model_specs import ModelRequest
-    keras = tf.keras
+    adapter = load("tf")  # the same models and optimizers as the suite's
     models: Dict[Tuple[str, str, int], List[Any]] = {}
     optimizer_cache: Dict[Tuple[str, int], List[Any]] = {}
     started = time.perf_counter()
@@ -189,20 +189,20 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
         pairs = []
         for index, request in enumerate(run["requests"]):
             pair = models.setdefault((request["arch"], request["dtype"], index),
-                                     [keras.Sequential(_layers(request["arch"], request["dtype"])) for _ in range(2)])
+                                     [adapter.bare_model(ModelRequest(**request)) for _ in range(2)])
             key = (json.dumps(request, sort_keys=True), index)
             if key not in optimizer_cache:
-                built = [_optimizer(ModelRequest(**request)) for _ in pair]
+                built = [adapter.bare_optimizer(ModelRequest(**request)) for _ in pair]
                 for optimizer, model in zip(built, pair):
                     optimizer.build(model.trainable_variables)
-                optimizer_cache[key] = [(o, [v.numpy() for v in _optimizer_variables(o)]) for o in built]
+                optimizer_cache[key] = [(o, [v.numpy() for v in adapter.optimizer_variables(o)]) for o in built]
             for model, (optimizer, initial) in zip(pair, optimizer_cache[key]):
                 rng = np.random.default_rng(run["seed"] + index)
                 for v in model.trainable_variables:
                     v.assign(rng.normal(0.0, 0.5, tuple(v.shape)).astype(request["dtype"]))
                 for v in model.non_trainable_variables:
                     v.assign(rng.uniform(0.5, 1.5, tuple(v.shape)).astype(request["dtype"]))
-                for v, value in zip(_optimizer_variables(optimizer), initial):
+                for v, value in zip(adapter.optimizer_variables(optimizer), initial):
                     v.assign(value)
             pairs.append((request, pair, [o for o, _ in optimizer_cache[key]]))
         rng = np.random.default_rng(run["seed"])
@@ -217,7 +217,7 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
                 if present:
                     optimizer.apply_gradients(present)
                 [v.numpy().copy() for v in model.variables]
-                [v.numpy().copy() for v in _optimizer_variables(optimizer)]
+                [v.numpy().copy() for v in adapter.optimizer_variables(optimizer)]
     return time.perf_counter() - started
 
 
@@ -257,11 +257,10 @@ def bare_seconds_per_example(backend: str, workload_log: str, repeats: int = REP
     """Replay the logged workload with bare framework code in a child process (a clean interpreter,
     framework imported and warmed up first), ``repeats`` times, each replay building its own models;
     seconds per logged run, once per replay."""
-    code = (f"import sys, json; sys.path.insert(0, {ROOT!r}); import conformance.benchmark as b; "
+    code = (f"import sys, json; sys.path.insert(0, {ROOT!r}); import conformance.adapters as a; "
+            f"a.prepare([{backend!r}]); import conformance.benchmark as b; "
             f"runs = json.load(open({workload_log!r}))['runs']; b._replay_{backend}(runs[:3]); "
             f"print(json.dumps([b._replay_{backend}(runs) / len(runs) for _ in range({repeats})]))")
-    if backend == "tf" and importlib.util.find_spec("torch") is not None:
-        code = "import torch; " + code
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     if out.returncode != 0:
@@ -360,7 +359,7 @@ def mutant_metadata(path: str) -> Dict[str, Any]:
 
 
 def time_to_kill(mutant_dir: str, limit: Optional[int], step: int = 1,
-                 backends: Sequence[str] = ("tf", "torch")) -> Tuple[float, List[Dict[str, Any]]]:
+                 backends: Sequence[str] = clauses.BACKENDS) -> Tuple[float, List[Dict[str, Any]]]:
     """Median seconds from starting the CLI to the first failing verdict, over the mutant set (every
     ``step``-th mutant in name order, at most ``limit``, those exposable on ``backends``)."""
     rows = []
@@ -371,7 +370,7 @@ def time_to_kill(mutant_dir: str, limit: Optional[int], step: int = 1,
         declared = [b for b in meta.get("BACKENDS", ("torch",)) if b in backends]
         if not declared:
             continue
-        backend = declared[0] if len(declared) == 1 else "all"  # as its author would gate it
+        backend = declared[0] if len(declared) == 1 else selection.ALL  # as its author would gate it
         wall, code, document, started = run_cli(["--impl", path, "--backend", backend, "--profile", "quick",
                                                  "--level", meta.get("LEVEL", "core")])
         failed = [r for c in document.get("clauses", []) for r in c["results"] if r["status"] == "failed"]

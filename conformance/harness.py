@@ -49,10 +49,12 @@ class Run:
                                   for i, r in enumerate(requests)]
         self.deferred: Dict[str, List[Callable[[], Any]]] = {}
         self.twin_deferred: Dict[str, List[Callable[[], Any]]] = {}
-        #: (tensors, copies) of every gradient list handed over, kept only when a check watches them
-        #: (CC-4: copying each tensor back costs every other check time for nothing)
-        self.watch_caller_gradients = False
-        self.caller_gradients: List[tuple] = []
+        #: Hooks a check adds to see each call's arguments: called with the gradient tensors handed
+        #: to ``update_model``, just before the call.
+        self.before_call: List[Callable[[List[Any]], None]] = []
+        #: Hooks a check adds to judge what deferred callables return: called with the model's key
+        #: and the callable's return value, after each call at a flush.
+        self.after_deferred_call: List[Callable[[str, Any], None]] = []
         self.transcript: List[str] = [f"model {p.name}: {p.request} (weights from seed {seed + i})"
                                       for i, p in enumerate(self.pairs)]
 
@@ -77,8 +79,8 @@ class Run:
             raise ValueError("defaults=True is an immediate call with nothing deferred")
         pair = self.pairs[index]
         tensors = self.adapter.gradients(pair, arrays, sparse_rows)
-        if self.watch_caller_gradients:
-            self.caller_gradients.append((tensors, self.adapter.tensor_values(tensors)))
+        for hook in self.before_call:
+            hook(tensors)
         sparse = self.adapter.sparse_index(pair) if sparse_rows is not None else None
         twin_arrays = list(arrays)
         if sparse is not None and arrays[sparse] is not None:
@@ -108,9 +110,8 @@ class Run:
                 if not callable(fn):
                     self.fail(f"deferred[{name!r}] holds {fn!r}, which is not callable")
                 result = call_impl(fn, what=f"deferred callable of {name}")
-                if result is not None and self.clause_id == "DF-2":  # DF-2's to judge, no other clause's
-                    raise ClauseViolation("DF-2", f"a deferred callable of {name} returned {result!r}, "
-                                          "not None", self.transcript)
+                for hook in self.after_deferred_call:
+                    hook(name, result)
         self.deferred.clear()
         for callables in list(self.twin_deferred.values()):
             for fn in callables:
@@ -187,15 +188,3 @@ class Run:
                                        exact=True)
         if lines:
             self.fail(f"{what}: .grad changed", *lines[:8])
-
-    def expect_caller_gradients_intact(self) -> None:
-        """CC-4: every gradient tensor handed over (since ``watch_caller_gradients`` was set) still
-        holds its original values."""
-        if not self.watch_caller_gradients:
-            raise ValueError("set watch_caller_gradients before the calls whose gradients are checked")
-        for call, (tensors, original) in enumerate(self.caller_gradients, start=1):
-            lines = compare_lists(f"call {call} gradients", self.adapter.tensor_values(tensors), original,
-                                  exact=True)
-            if lines:
-                raise ClauseViolation("CC-4", "the caller's gradient tensors were modified\n  "
-                                      + "\n  ".join(lines[:4]), self.transcript)

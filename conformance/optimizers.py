@@ -42,6 +42,13 @@ class OptimizerEntry:
     grad_scale: float = 1.0
     # One line: how the Keras arguments map onto torch's (rendered in docs/parity.md).
     mapping: str = ""
+    # Drawn by the structural checks (pairing, deferral, exceptions), which need one stateless row,
+    # one with a slot and one bias-corrected over ``iterations``; checks of the rule itself (IM-1,
+    # CC-5, PA) draw from the whole table. Fewer rows there means more reuse of built models.
+    structural: bool = False
+    # One step with gradients wrongly scaled by the loss scale (not unscaled, or unscaled twice)
+    # moves the weights visibly differently: the mixed-precision checks draw these rows.
+    unscale_visible: bool = False
 
 
 # Tolerances (measured worst uses in docs/parity.md, from conformance/parity_measured.json).
@@ -77,12 +84,14 @@ _TINY_EPS = 1e-15  # Adam's epsilon must vanish: Keras adds it to the uncorrecte
 def _row(id: str, rule: str, hyper: Mapping[str, float], keras: Callable[[Any], Any],
          torch: Optional[Callable[[Any, list], Any]], *, mappable: bool, scale_invariant: bool,
          stateful: bool, note: str = "", mapping: str = "", torch_hyper: Mapping[str, float] = None,
-         grad_scale: float = 1.0, parity_tolerance: Mapping[str, Tolerance] = None) -> OptimizerEntry:
+         grad_scale: float = 1.0, parity_tolerance: Mapping[str, Tolerance] = None,
+         structural: bool = False, unscale_visible: bool = False) -> OptimizerEntry:
     return OptimizerEntry(
         id=id, rule=rule, hyper=dict(hyper), keras=keras, torch=torch, mappable=mappable,
         scale_invariant=scale_invariant, stateful=stateful, tolerance=_ORACLE_TOL,
         parity_tolerance=parity_tolerance or _PARITY_TOL, note=note, mapping=mapping,
-        torch_hyper=dict(torch_hyper or {}), grad_scale=grad_scale)
+        torch_hyper=dict(torch_hyper or {}), grad_scale=grad_scale, structural=structural,
+        unscale_visible=unscale_visible)
 
 
 OPTIMIZERS: Tuple[OptimizerEntry, ...] = (
@@ -90,12 +99,12 @@ OPTIMIZERS: Tuple[OptimizerEntry, ...] = (
     _row("sgd", "sgd", {"lr": _LR},
          lambda k: k.SGD(learning_rate=_LR),
          lambda o, params: o.SGD(params, lr=_LR),
-         mappable=True, scale_invariant=False, stateful=False,
+         mappable=True, scale_invariant=False, stateful=False, structural=True, unscale_visible=True,
          mapping="learning_rate -> lr"),
     _row("sgd-momentum", "sgd", {"lr": _LR, "momentum": 0.875},
          lambda k: k.SGD(learning_rate=_LR, momentum=0.875),
          lambda o, params: o.SGD(params, lr=_LR, momentum=0.875),
-         mappable=True, scale_invariant=False, stateful=True,
+         mappable=True, scale_invariant=False, stateful=True, structural=True, unscale_visible=True,
          mapping="momentum -> momentum, dampening=0 (Keras keeps -lr*buf, torch buf; equal for a constant lr)"),
     _row("sgd-nesterov", "sgd", {"lr": _LR, "momentum": 0.875, "nesterov": True},
          lambda k: k.SGD(learning_rate=_LR, momentum=0.875, nesterov=True),
@@ -110,7 +119,7 @@ OPTIMIZERS: Tuple[OptimizerEntry, ...] = (
     _row("adam", "adam", {"lr": _LR_ADAPTIVE, "beta1": _B1, "beta2": _B2, "eps": _TINY_EPS},
          lambda k: k.Adam(learning_rate=_LR_ADAPTIVE, beta_1=_B1, beta_2=_B2, epsilon=_TINY_EPS),
          lambda o, params: o.Adam(params, lr=_LR_ADAPTIVE, betas=(_B1, _B2), eps=_TINY_EPS),
-         mappable=True, scale_invariant=True, stateful=True,
+         mappable=True, scale_invariant=True, stateful=True, structural=True,
          mapping="beta_1, beta_2 -> betas; epsilon -> eps only when negligible (1e-15 on both)",
          note="Keras adds epsilon to the uncorrected sqrt(v), torch to the corrected one"),
     _row("adam-amsgrad", "adam",
@@ -146,7 +155,7 @@ OPTIMIZERS: Tuple[OptimizerEntry, ...] = (
     _row("adagrad", "adagrad", {"lr": _LR, "initial_accumulator": 0.125, "eps": 0.0},
          lambda k: k.Adagrad(learning_rate=_LR, initial_accumulator_value=0.125, epsilon=0.0),
          lambda o, params: o.Adagrad(params, lr=_LR, initial_accumulator_value=0.125, eps=0.0),
-         mappable=True, scale_invariant=False, stateful=True,
+         mappable=True, scale_invariant=False, stateful=True, unscale_visible=True,
          mapping="initial_accumulator_value explicit (defaults 0.1 vs 0); epsilon = eps = 0; lr_decay=0",
          note="not scale invariant: the initial accumulator does not scale with the gradient"),
     _row("adadelta", "adadelta", {"lr": 1.0, "rho": 0.875, "eps": 2.0 ** -14},

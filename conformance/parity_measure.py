@@ -6,7 +6,8 @@ numbers of ``docs/parity.md``::
     python -m conformance.parity_measure      # rewrites conformance/parity_measured.json
     python -m conformance.parity_doc          # re-renders docs/parity.md from the table + json
 
-Frameworks are imported inside the ``run_*`` functions only, so importing this module loads none.
+Each framework is driven through its adapter (``Adapter.apply_case``), loaded inside the ``run_*``
+functions only, so importing this module loads none.
 tf-keras (Keras 2) cannot share a process with Keras 3: ``run_in_child`` runs the Keras driver in
 a subprocess with ``TF_USE_LEGACY_KERAS=1`` and returns its results.
 
@@ -18,44 +19,24 @@ exceeds the tolerances by orders of magnitude.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pickle
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from conformance import oracle
+from conformance.cases import Case, Result
 from conformance.optimizers import OPTIMIZERS, OptimizerEntry, Tolerance, get
 
 MEASURED_PATH = Path(__file__).with_name("parity_measured.json")
 DTYPES = ("float32", "float64")
-# tf-keras names some slots differently from Keras 3 (which the oracle's Keras flavours use).
-_TF_KERAS_SLOT_ALIASES = {"momentum": "m", "velocity": "v", "velocity_hat": "vhat", "norm": "u"}
-
-
-@dataclass
-class Case:
-    """Initial weights (float64 arrays holding ``dtype`` values) and per-step gradients."""
-    dtype: str
-    weights: List[np.ndarray]
-    grads: List[List[Optional[np.ndarray]]]
-    loss_scale: Optional[Dict[str, Any]] = None  # kwargs of oracle.make_loss_scale minus kind
-
-
-@dataclass
-class Result:
-    """What a framework ended with: weights, Keras-3-named (or torch-named) slots, counters."""
-    weights: List[np.ndarray]
-    slots: Dict[str, List[np.ndarray]] = field(default_factory=dict)
-    iterations: int = 0
-    scales: List[float] = field(default_factory=list)
 
 
 def make_case(entry: OptimizerEntry, dtype: str, seed: int, *, n_vars: int = 48,
@@ -140,116 +121,24 @@ def run_oracle(entry: OptimizerEntry, case: Case, flavour: str,
     return Result(weights=opt.params, slots=opt.slots(), iterations=opt.iterations, scales=scales)
 
 
-# -- Keras (3 or 2, whichever this process imports) ----------------------------------------------
+# -- the frameworks, through their adapters ------------------------------------------------------
 def keras_flavour() -> str:
-    """``"tf_keras"`` if this process runs Keras 2 (TF_USE_LEGACY_KERAS=1), else ``"keras3"``."""
-    return "tf_keras" if os.environ.get("TF_USE_LEGACY_KERAS") in ("1", "true", "True") else "keras3"
+    """Which Keras this process runs (``"keras3"`` or ``"tf_keras"``), as the TF adapter detects it."""
+    from conformance.adapters import load
+    return load("tf").flavour
 
 
 def run_keras(entry: OptimizerEntry, case: Case) -> Result:
-    """Apply ``case`` with ``entry.keras`` (through a ``LossScaleOptimizer`` when the case has a
-    loss scale: Keras 3 is handed grads x its current scale, tf-keras the unscaled grads)."""
-    import tensorflow as tf
-
-    legacy = keras_flavour() == "tf_keras"
-    tf_dtype = tf.as_dtype(case.dtype)
-    variables = [tf.Variable(w.astype(case.dtype), dtype=tf_dtype, name=f"w{i}")
-                 for i, w in enumerate(case.weights)]
-    inner = entry.keras(tf.keras.optimizers)
-    optimizer = inner
-    spec = case.loss_scale
-    if spec is not None:
-        if not spec.get("enabled", True):
-            raise ValueError("a disabled loss scale is a plain optimizer on Keras")
-        optimizer = tf.keras.mixed_precision.LossScaleOptimizer(
-            inner, initial_scale=spec["initial_scale"],
-            dynamic_growth_steps=spec["growth_interval"])
-    optimizer.build(variables)
-    scales = []
-    for grads in case.grads:
-        scale = 1.0
-        if spec is not None and not legacy:
-            scale = float(optimizer.dynamic_scale.numpy())
-        pairs = [(tf.constant((g * scale).astype(case.dtype)), v)
-                 for g, v in zip(grads, variables) if g is not None]
-        optimizer.apply_gradients(pairs)
-        if spec is not None:
-            scales.append(float((optimizer.loss_scale if legacy else optimizer.dynamic_scale).numpy()))
-    return Result(weights=[v.numpy().astype(np.float64) for v in variables],
-                  slots=_keras_slots(inner, entry, len(variables), legacy),
-                  iterations=int(optimizer.iterations.numpy()), scales=scales)
+    """``case`` applied by ``entry.keras`` on this process's Keras (``Adapter.apply_case``)."""
+    from conformance.adapters import load, prepare
+    prepare(["tf"])
+    return load("tf").apply_case(entry, case)
 
 
-def _keras_slots(optimizer: Any, entry: OptimizerEntry, n_vars: int,
-                 legacy: bool) -> Dict[str, List[np.ndarray]]:
-    """Slot variables named as the oracle's Keras flavours name them (Keras 3 names)."""
-    names = oracle.OracleOptimizer(entry.rule, entry.hyper, "keras", []).slots()
-    out: Dict[str, List[np.ndarray]] = {}
-    variables = list(optimizer.variables)
-    for name in names:
-        if legacy:
-            found = [v for v in variables if v.name.startswith(f"{name}/")]
-            if not found and name in _TF_KERAS_SLOT_ALIASES:
-                found = [v for v in variables
-                         if v.name.startswith(f"{_TF_KERAS_SLOT_ALIASES[name]}/")]
-        else:
-            found = [v for v in variables if v.name.endswith(f"_{name}")]
-        if len(found) != n_vars:
-            raise AssertionError(f"{entry.id}: found {len(found)} {name!r} slots for {n_vars} variables")
-        out[name] = [np.asarray(v.numpy(), dtype=np.float64) for v in found]
-    return out
-
-
-# -- torch -------------------------------------------------------------------------------------
 def run_torch(entry: OptimizerEntry, case: Case) -> Result:
-    """Apply ``case`` with ``entry.torch`` (through ``torch.amp.GradScaler("cpu")`` when the case
-    has a loss scale; it is handed grads x its current scale)."""
-    import torch
-
-    if entry.torch is None:
-        raise ValueError(f"{entry.id} has no torch constructor")
-    t_dtype = getattr(torch, case.dtype)
-    params = [torch.nn.Parameter(torch.tensor(w, dtype=t_dtype)) for w in case.weights]
-    optimizer = entry.torch(torch.optim, params)
-    steps = []
-    optimizer.register_step_post_hook(lambda *_: steps.append(1))
-    scaler = None
-    spec = case.loss_scale
-    if spec is not None:
-        scaler = torch.amp.GradScaler("cpu", init_scale=spec["initial_scale"],
-                                      growth_factor=spec.get("growth_factor", 2.0),
-                                      backoff_factor=spec.get("backoff_factor", 0.5),
-                                      growth_interval=spec["growth_interval"],
-                                      enabled=spec.get("enabled", True))
-        scaler.scale(torch.ones(()))  # the caller's scaler.scale(loss) creates the scale tensor
-    scales = []
-    for grads in case.grads:
-        scale = scaler.get_scale() if scaler is not None else 1.0
-        for g, p in zip(grads, params):
-            p.grad = None if g is None else torch.tensor(g * scale, dtype=t_dtype)
-        if scaler is None:
-            optimizer.step()
-        else:
-            scaler.step(optimizer)
-            scaler.update()
-            scales.append(float(scaler.get_scale()))
-    names = oracle.OracleOptimizer(entry.rule, _torch_hyper(entry), "torch", []).slots()
-    slots: Dict[str, List[np.ndarray]] = {}
-    for name in names:
-        slots[name] = []
-        for p, w in zip(params, case.weights):
-            value = optimizer.state.get(p, {}).get(name)
-            slots[name].append(np.zeros(np.shape(w) if name not in ("step", "mu_product") else ())
-                               if value is None else
-                               value.detach().numpy().astype(np.float64))
-    return Result(weights=[p.detach().numpy().astype(np.float64) for p in params], slots=slots,
-                  iterations=len(steps), scales=scales)
-
-
-def _torch_hyper(entry: OptimizerEntry) -> Dict[str, Any]:
-    hyper = dict(entry.hyper)
-    hyper.update(entry.torch_hyper)
-    return hyper
+    """``case`` applied by ``entry.torch`` (``Adapter.apply_case``)."""
+    from conformance.adapters import load
+    return load("torch").apply_case(entry, case)
 
 
 # -- tf-keras in a child process ---------------------------------------------------------------
@@ -364,8 +253,6 @@ def framework_results(framework: str) -> Dict[Tuple[str, str], Result]:
             elif framework == "keras3":
                 if keras_flavour() != "keras3":
                     raise RuntimeError("this process runs tf-keras (TF_USE_LEGACY_KERAS=1)")
-                if importlib.util.find_spec("torch") is not None:
-                    import torch  # noqa: F401  (torch before TensorFlow when a process uses both)
                 results = [run_keras(get(eid), case) for _, eid, case in requests]
             else:
                 results = [run_torch(get(eid), case) for _, eid, case in requests]
@@ -435,8 +322,6 @@ def _versions() -> Dict[str, str]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--child"]:
-        if keras_flavour() == "keras3" and importlib.util.find_spec("torch") is not None:
-            import torch  # noqa: F401
         # Through the importable module, so that the pickled results name
         # ``conformance.parity_measure.Result`` rather than ``__main__.Result``.
         from conformance import parity_measure

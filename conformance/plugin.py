@@ -10,13 +10,15 @@ import json
 import os
 import shlex
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import pytest
 
-from conformance import clauses, expect_fail, replay, report, schedule
+from conformance import clauses, expect_fail, replay, report, schedule, target
 from conformance.profiles import DEFAULT_PROFILE, PROFILES
-from conformance.selection import Selection, clause_of_test, expand, target_of_test
+from conformance.selection import (BACKEND_CHOICES, DEFAULT_BACKEND, DEFAULT_DEVICE, DEFAULT_LEVEL, DEVICE_CHOICES,
+                                   LEVEL_CHOICES, Selection, clause_of_item, clause_of_nodeid, expand,
+                                   target_of_test)
 
 _PROPERTY = "conformance"
 
@@ -25,9 +27,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "update_model conformance suite")
     group.addoption("--impl", default=None, help="implementation under test: module, module:attr or "
                     "path/to/file.py[:attr] (default: reference)")
-    group.addoption("--conformance-backend", default="all", choices=("tf", "torch", "all"))
-    group.addoption("--conformance-device", default="cpu", choices=("cpu", "cuda", "all"))
-    group.addoption("--conformance-level", default="core", choices=clauses.LEVELS)
+    group.addoption("--impl-file", default=None, help="the file --impl resolved to (set by python -m conformance; "
+                    "without it, this process resolves --impl and hands the file to the xdist workers)")
+    group.addoption("--conformance-backend", default=DEFAULT_BACKEND, choices=BACKEND_CHOICES)
+    group.addoption("--conformance-device", default=DEFAULT_DEVICE, choices=DEVICE_CHOICES)
+    group.addoption("--conformance-level", default=DEFAULT_LEVEL, choices=LEVEL_CHOICES)
     group.addoption("--conformance-profile", default=DEFAULT_PROFILE, choices=tuple(PROFILES))
     group.addoption("--conformance-only", default="", help="comma-separated clause ids to check")
     group.addoption("--expect-fail", default=None, help="file of clause ids expected to fail")
@@ -45,7 +49,8 @@ def selection_of(config: pytest.Config) -> Selection:
 
 
 class _State:
-    """Per-process bookkeeping: expected failures, results seen (controller), environment."""
+    """Per-session bookkeeping of one process: expected failures, results seen (controller), the
+    environment reported, and (workers) each backend's environment, read once."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -55,27 +60,101 @@ class _State:
         self.results: Dict[str, report.TestResult] = {}
         self.environment: Dict[str, Any] = {}
         self.unavailable: Dict[str, str] = {}
+        self.backend_environments: Dict[str, Dict[str, Any]] = {}
         self.started = time.time()
         self.interrupted = False
 
 
+#: This session's selection (backends, devices, level, clauses); set at configure, on every process.
+SELECTION_KEY = pytest.StashKey[Selection]()
+#: This session's bookkeeping; set at configure, on every process.
+STATE_KEY = pytest.StashKey[_State]()
+#: The implementation under test as the controller resolved it (the file every process imports), or
+#: why it could not be resolved (each check then fails with that reason).
+IMPL_KEY = pytest.StashKey[Union[target.ResolvedTarget, target.TargetError]]()
+#: The key of the resolved implementation in an xdist worker's ``workerinput``.
+_WORKERINPUT_IMPL = "conformance_impl"
+
+
+class _SessionHooks:
+    """The hooks pytest calls without the config (a test report, an interrupt), bound to one
+    session's config; ``pytest_configure`` registers one per config."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not hasattr(self.config, "workerinput"):
+            _record(self.config, report)
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        self.config.stash[STATE_KEY].interrupted = True
+
+
+def _resolved_impl(config: pytest.Config) -> Union[target.ResolvedTarget, target.TargetError]:
+    """A worker: the implementation its controller resolved. The controller: ``--impl`` resolved
+    here, or at the file ``--impl-file`` names."""
+    handed = getattr(config, "workerinput", {}).get(_WORKERINPUT_IMPL)
+    if isinstance(handed, dict):
+        return target.ResolvedTarget.from_dict(handed)
+    if isinstance(handed, str):
+        return target.TargetError(handed)
+    name, file = config.getoption("impl") or target.DEFAULT_TARGET, config.getoption("impl_file")
+    try:
+        return target.pinned(name, file) if file else target.resolve(name)
+    except target.TargetError as error:
+        return error
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clause(id): the contract clause a test checks")
-    config._conformance_selection = selection_of(config)
-    _CONFIG["config"] = config
+    config.stash[SELECTION_KEY] = selection_of(config)
+    config.stash[IMPL_KEY] = _resolved_impl(config)
     try:
-        config._conformance_state = _State(config)
+        config.stash[STATE_KEY] = _State(config)
     except expect_fail.ExpectFailError as error:
         raise pytest.UsageError(str(error)) from None
+    config.pluginmanager.register(_SessionHooks(config), "conformance-session")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist, before it starts a worker: hand it the implementation this controller resolved."""
+    resolved = node.config.stash[IMPL_KEY]
+    node.workerinput[_WORKERINPUT_IMPL] = (resolved.to_dict() if isinstance(resolved, target.ResolvedTarget)
+                                           else str(resolved))
+
+
+def implementation(config: pytest.Config) -> Callable[..., Any]:
+    """The implementation under test, imported from the file the run resolved (see
+    ``conformance.target``); ``TargetError`` if it cannot be."""
+    resolved = config.stash[IMPL_KEY]
+    if isinstance(resolved, target.TargetError):
+        raise target.TargetError(str(resolved))
+    return target.load_resolved(resolved)
+
+
+def impl_file(config: pytest.Config) -> Optional[str]:
+    """The file the implementation under test is imported from; None if it could not be resolved."""
+    resolved = config.stash.get(IMPL_KEY, None)
+    return resolved.file if isinstance(resolved, target.ResolvedTarget) else None
+
+
+def pytest_report_header(config: pytest.Config) -> Optional[str]:
+    """A suite run through pytest with ``--impl``: which file is tested (the CLI prints its own)."""
+    if config.getoption("impl") is None or config.getoption("conformance_command"):
+        return None
+    return f"update_model conformance: impl={config.getoption('impl')} impl_file={impl_file(config)}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
-    selection: Selection = config._conformance_selection
+    selection: Selection = config.stash[SELECTION_KEY]
     keep, drop = [], []
     for item in items:
         if not _is_check(item):
             keep.append(item)
-        elif selection.clause_selected(clauses.get(clause_of_test(item.name))):
+        elif selection.clause_selected(clauses.get(clause_of_item(item))):
             keep.append(item)
         else:
             drop.append(item)
@@ -86,31 +165,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item
     # together). Ties in registry order; non-checks last.
     profile = config.getoption("conformance_profile")
     order = {clause.id: i for i, clause in enumerate(clauses.CLAUSES)}
-    items.sort(key=lambda item: (0, schedule.sort_key(clause_of_test(item.name), target_of_test(item.name)[0],
+    items.sort(key=lambda item: (0, schedule.sort_key(clause_of_item(item), target_of_test(item.name)[0],
                                                       profile),
-                                 order.get(clause_of_test(item.name) or "", len(order)))
+                                 order.get(clause_of_item(item) or "", len(order)))
                if _is_check(item) else (1, 0.0, 0))
-
-
-_CHECK_FILES = frozenset(name for name in os.listdir(os.path.join(os.path.dirname(__file__), "checks"))
-                         if name.startswith("test_") and name.endswith(".py"))
 
 
 _CHECKS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "checks")
 
 
 def _is_check(item: pytest.Item) -> bool:
-    """A clause check of this suite: a test of conformance/checks/ named after its clause."""
-    return os.path.dirname(os.path.abspath(str(item.path))) == _CHECKS_DIR and clause_of_test(item.name) is not None
+    """A clause check of this suite: a test of conformance/checks/ marked with its clause."""
+    return os.path.dirname(os.path.abspath(str(item.path))) == _CHECKS_DIR and clause_of_item(item) is not None
 
 
 def _is_check_report(rep: pytest.TestReport) -> bool:
     """A report of a clause check: it carries our properties, or (a crashed worker's report, which
-    carries none) its test file and name are those of a check."""
+    carries none) its node id names a marked check."""
     if any(k.startswith(_PROPERTY) for k, _ in rep.user_properties):
         return True
-    filename = rep.nodeid.split("::", 1)[0].replace(os.sep, "/").rsplit("/", 1)[-1]
-    return filename in _CHECK_FILES and clause_of_test(rep.nodeid) is not None
+    return clause_of_nodeid(rep.nodeid) is not None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -118,11 +192,11 @@ def pytest_runtest_call(item: pytest.Item):
     if not _is_check(item):
         yield
         return
-    from conformance.checks.support import take_example_count
-    take_example_count()
+    from conformance.checks.support import EXAMPLES_KEY, start_counting
+    start_counting(item.stash)
     started = time.perf_counter()
     yield
-    item.user_properties.append((_PROPERTY, {"examples": take_example_count(),
+    item.user_properties.append((_PROPERTY, {"examples": item.stash[EXAMPLES_KEY],
                                              "seconds": time.perf_counter() - started}))
 
 
@@ -134,8 +208,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Optional[bool]:
     """A listed check whose entry carries a counterexample runs on it first (conformance.replay)."""
     if not _is_check(pyfuncitem):
         return None
-    state: _State = pyfuncitem.config._conformance_state
-    clause_id = clause_of_test(pyfuncitem.name)
+    state: _State = pyfuncitem.config.stash[STATE_KEY]
+    clause_id = clause_of_item(pyfuncitem)
     backend, _ = target_of_test(pyfuncitem.name)
     recorded = expect_fail.replay_for(state.replays, clause_id, backend)
     if recorded is None or not expect_fail.expected(state.expected, clause_id, backend):
@@ -169,8 +243,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     rep = outcome.get_result()
     if not _is_check(item):
         return
-    state: _State = item.config._conformance_state
-    clause_id = clause_of_test(item.name)
+    state: _State = item.config.stash[STATE_KEY]
+    clause_id = clause_of_item(item)
     backend, _ = target_of_test(item.name)
     info: Dict[str, Any] = {"clause": clause_id}
     if rep.when == "call" or (rep.when == "setup" and not rep.passed):
@@ -179,7 +253,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
             # only a check's own Hypothesis examples replay (EX-4's text holds its child's blobs)
             found = replay.found_replay(info["counterexample"]) if replay.replayable(item.obj) else None
             info["expect_fail_entry"] = expect_fail.entry_line(clause_id, backend, found)
-        info["environment"] = _worker_environment(backend)
+        info["environment"] = _worker_environment(state, backend)
         if expect_fail.expected(state.expected, clause_id, backend):
             listed = f"listed in {item.config.getoption('expect_fail')}"
             replayed = item.stash.get(_REPLAY_OUTCOME, "")
@@ -198,30 +272,29 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         rep.user_properties.append((_PROPERTY + "-report", info))
 
 
-_env_cache: Dict[str, Dict[str, Any]] = {}
-
-
-def _worker_environment(backend: Optional[str]) -> Dict[str, Any]:
+def _worker_environment(state: _State, backend: Optional[str]) -> Dict[str, Any]:
+    """What ``backend``'s adapter reports of its environment, read once a session."""
     if backend is None:
         return {}
-    if backend not in _env_cache:
+    cache = state.backend_environments
+    if backend not in cache:
         try:
             from conformance.adapters import load
             # plain JSON values only: reports travel between xdist processes
-            _env_cache[backend] = json.loads(json.dumps(load(backend).environment(), default=str))
+            cache[backend] = json.loads(json.dumps(load(backend).environment(), default=str))
         except Exception as error:  # noqa: BLE001 - reported, not fatal
-            _env_cache[backend] = {f"{backend}_unavailable": str(error)}
-    return _env_cache[backend]
+            cache[backend] = {f"{backend}_unavailable": str(error)}
+    return cache[backend]
 
 
 def _record(config: pytest.Config, rep: pytest.TestReport) -> None:
     if not _is_check_report(rep):
         return
-    state: _State = config._conformance_state
+    state: _State = config.stash[STATE_KEY]
     props = dict((k, v) for k, v in rep.user_properties if k.startswith(_PROPERTY))
     timing = props.get(_PROPERTY, {})
     info = props.get(_PROPERTY + "-report", {})
-    clause_id = clause_of_test(rep.nodeid)
+    clause_id = info.get("clause") or clause_of_nodeid(rep.nodeid)
     backend, device = target_of_test(rep.nodeid)
     state.environment.update(info.get("environment", {}))
     previous = state.results.get(rep.nodeid)
@@ -263,25 +336,9 @@ def _record(config: pytest.Config, rep: pytest.TestReport) -> None:
         expect_fail_entry=info.get("expect_fail_entry", "") if status == "failed" else "")
 
 
-_CONFIG: Dict[str, pytest.Config] = {}
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    config = _CONFIG.get("config")
-    if config is not None and not hasattr(config, "workerinput"):
-        _record(config, report)
-
-
-def pytest_keyboard_interrupt(excinfo: Any) -> None:
-    config = _CONFIG.get("config")
-    if config is not None:
-        config._conformance_state.interrupted = True
-
-
 def _verdicts(config: pytest.Config) -> List[report.ClauseResult]:
-    state: _State = config._conformance_state
-    return report.aggregate(list(state.results.values()), config._conformance_selection, state.unavailable,
+    state: _State = config.stash[STATE_KEY]
+    return report.aggregate(list(state.results.values()), config.stash[SELECTION_KEY], state.unavailable,
                             interrupted=state.interrupted)
 
 
@@ -295,9 +352,9 @@ def _replay(config: pytest.Config) -> str:
 @pytest.hookimpl(tryfirst=True)  # write the report before xdist's teardown, which a 2nd Ctrl-C interrupts
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
-    if hasattr(config, "workerinput") or not getattr(config, "_conformance_state", None):
+    state: Optional[_State] = config.stash.get(STATE_KEY, None)
+    if hasattr(config, "workerinput") or state is None:
         return
-    state: _State = config._conformance_state
     if not state.results:
         return
     if exitstatus == pytest.ExitCode.INTERRUPTED:
@@ -306,7 +363,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if path:
         seed = config.getoption("hypothesis_seed", None) if config.pluginmanager.has_plugin("hypothesispytest") else None
         document = report.to_json(
-            impl=config.getoption("impl") or "reference", level=config.getoption("conformance_level"),
+            impl=config.getoption("impl") or target.DEFAULT_TARGET, impl_file=impl_file(config),
+            level=config.getoption("conformance_level"),
             profile=config.getoption("conformance_profile"), seed=int(seed) if seed is not None else None,
             env=report.environment(state.environment, state.unavailable), verdicts=_verdicts(config),
             incomplete=state.interrupted, command=_replay(config))
@@ -314,9 +372,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    if hasattr(config, "workerinput") or not getattr(config, "_conformance_state", None):
-        return
-    if not config._conformance_state.results:
+    state: Optional[_State] = config.stash.get(STATE_KEY, None)
+    if hasattr(config, "workerinput") or state is None or not state.results:
         return
     verdicts = _verdicts(config)
     write = terminalreporter.write_line
@@ -332,11 +389,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             for line in verdict.counterexample.splitlines():
                 write(f"  {line}")
         write(f"replay: {_replay(config)} --only {verdict.id}" if config.getoption("conformance_command")
-              else f"replay: {_replay(config)} -k {verdict.id.lower().replace('-', '')}")
+              else f"replay: {_replay(config)} --conformance-only {verdict.id}")
         entries = [r["expect_fail_entry"] for r in verdict.results if r.get("expect_fail_entry")]
         if entries:
             write("to list it as a known failure (--expect-fail FILE), with the counterexample to replay:")
             for entry in entries:
                 write(f"  {entry}")
-    if config._conformance_state.interrupted:
+    if state.interrupted:
         write("INCOMPLETE: the run was interrupted; clauses that did not run are not passed.")

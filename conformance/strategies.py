@@ -17,25 +17,17 @@ from conformance.adapters.base import Arrays
 from conformance.model_specs import ARCHITECTURES, DTYPES, EMBEDDING_VOCAB, ModelRequest
 
 SCALES: Tuple[float, ...] = (1.0, 0.5, 2.0, 4.0)
-#: Optimizers a structural check draws from: stateless, a slot, and bias correction over
-#: ``iterations``. Checks about the optimizer rule itself (IM-1, CC-5, PA) draw from the whole table.
-#: Fewer distinct optimizers means more reuse of built models and traced optimizer code.
-STRUCTURAL_OPTIMIZERS: Tuple[str, ...] = ("sgd", "sgd-momentum", "adam")
+#: Optimizers a structural check draws from (``OptimizerEntry.structural``), in table order.
+STRUCTURAL_OPTIMIZERS: Tuple[str, ...] = tuple(e.id for e in optimizers.OPTIMIZERS if e.structural)
 
 
-def optimizer_ids(backend: str, stateful: Optional[bool] = None,
-                  scale_invariant: Optional[bool] = None) -> List[str]:
-    """Optimizers of the table that exist on ``backend``, optionally filtered by capability."""
-    ids = []
-    for entry in optimizers.OPTIMIZERS:
-        if backend == "torch" and entry.torch is None:
-            continue
-        if stateful is not None and entry.stateful != stateful:
-            continue
-        if scale_invariant is not None and entry.scale_invariant != scale_invariant:
-            continue
-        ids.append(entry.id)
-    return ids
+def optimizer_ids(backend: str, **capabilities: bool) -> List[str]:
+    """Optimizers of the table that exist on ``backend``, in table order, keeping only the rows whose
+    capability fields (``stateful``, ``scale_invariant``, ``structural``, ``unscale_visible``, ...)
+    equal the values given."""
+    return [e.id for e in optimizers.OPTIMIZERS
+            if (backend != "torch" or e.torch is not None)
+            and all(getattr(e, name) == value for name, value in capabilities.items())]
 
 
 def requests(backend: str, device: str = "cpu", archs: Sequence[str] = ARCHITECTURES,

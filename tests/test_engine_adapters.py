@@ -138,7 +138,7 @@ def test_reset_restores_weights_and_optimizer_state(adapters: Dict[str, Adapter]
         _step(adapter, pair, arrays)
     if backend == "torch":
         import torch
-        adapter.backward(pair, arrays)  # leave .grad behind too
+        adapter.accumulate_gradients(pair, arrays)  # leave .grad behind too
         with torch.no_grad():
             next(iter(pair.model.buffers())).add_(1.0)  # and a changed BatchNorm statistic
     else:
@@ -220,8 +220,7 @@ def test_a_reset_pair_steps_as_a_new_one_under_keras2() -> None:
     """The same, every optimizer, in a ``TF_USE_LEGACY_KERAS=1`` process (this one runs Keras 3)."""
     if importlib.util.find_spec("tf_keras") is None or importlib.util.find_spec("tensorflow") is None:
         pytest.skip("tf-keras is not installed")
-    from conformance.adapters.keras import keras_flavour
-    if keras_flavour() == "tf_keras":
+    if load("tf").flavour == "tf_keras":
         pytest.skip("this process runs Keras 2: the cases above ran under it")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
     env.update(TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
@@ -244,7 +243,7 @@ def test_snapshot_captures_grads_slots_and_iterations(adapters: Dict[str, Adapte
     before = adapter.snapshot(pair.model)
     if backend == "torch":
         assert before.grads == [None] * len(arrays) and before.slots == {}
-        adapter.backward(pair, arrays)
+        adapter.accumulate_gradients(pair, arrays)
         for snap in (adapter.snapshot(pair.model), adapter.snapshot(pair.twin)):
             for g, a in zip(snap.grads, arrays, strict=True):
                 np.testing.assert_array_equal(g, a)  # .grad in canonical layout
@@ -332,7 +331,6 @@ def test_xm1_traced_update_is_reused_and_applies_each_examples_gradients(adapter
     """XM-1 keeps a reused pair's traced update per (implementation, defer, calls): the second example
     runs the graph without calling the implementation's Python again, and still applies its own
     gradients (the model equals the eager twin after each)."""
-    from conformance.adapters.keras import compiled_updates
     adapter = adapters["tf"]
     python_calls = []
 
@@ -343,7 +341,7 @@ def test_xm1_traced_update_is_reused_and_applies_each_examples_gradients(adapter
     for example, seed in enumerate((21, 22)):
         pair = _pair(adapter, "dense", "adam", seed=seed, index=7)
         arrays = GradientDraw(seed=seed, scale=1.0).arrays(adapter.trainable_shapes(pair), "float32")
-        compiled_updates(pair, call, [arrays], defer=False, reuse_key="reference")
+        adapter.compiled_updates(pair, call, [arrays], defer=False, reuse_key="reference")
         adapter.twin_update(pair, arrays, defer=False, deferred={})
         assert len(python_calls) == 1, f"example {example}: traced again"
         model, twin = adapter.snapshot(pair.model), adapter.snapshot(pair.twin)

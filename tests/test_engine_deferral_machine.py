@@ -27,18 +27,18 @@ def _ci() -> settings:
 
 def test_the_small_scope_finds_it_with_no_search() -> None:
     with pytest.raises(KeyError) as info:
-        test_deferred.play_small_scope(load("torch"), load_target(KEYERROR), "cpu")
+        test_deferred.play_small_scope("DF-5", load("torch"), load_target(KEYERROR), "cpu")
     assert "update_model(model 0, defer=True); update_model(model 1, defer=False)" in "\n".join(info.value.__notes__)
 
 
 @pytest.mark.parametrize("seed", range(5))
 def test_the_state_machine_alone_reaches_it_at_every_seed(seed: int) -> None:
     machine = type("DeferralMachine", (test_deferred.DeferralMachine,), {
-        "adapter": load("torch"), "impl": staticmethod(load_target(KEYERROR)), "device": "cpu",
+        "clause": "DF-5", "adapter": load("torch"), "impl": staticmethod(load_target(KEYERROR)), "device": "cpu",
         "_hypothesis_internal_use_seed": seed})  # what @seed(seed) sets
     with pytest.raises(KeyError):
         run_state_machine_as_test(machine, settings=_ci())
 
 
 def test_the_reference_holds_on_the_small_scope() -> None:
-    test_deferred.play_small_scope(load("torch"), load_target("reference"), "cpu")
+    test_deferred.play_small_scope("DF-5", load("torch"), load_target("reference"), "cpu")

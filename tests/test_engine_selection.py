@@ -1,34 +1,110 @@
-"""``conformance.selection``: test names -> clauses and targets; what a selection keeps."""
+"""``conformance.selection``: checks -> clauses (by their markers), test ids -> targets; what a
+selection keeps."""
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Iterator, Optional, Tuple
 
 import pytest
 
-from conformance import clauses
-from conformance.selection import Selection, clause_of_test, expand, target_of_test
+from conformance import clauses, selection
+from conformance.selection import Selection, clause_of_item, clause_of_nodeid, expand, target_of_test
 
 
-@pytest.mark.parametrize("name, clause", [
-    ("test_im1_one_step", "IM-1"),
-    ("test_im1_one_step[torch-cpu]", "IM-1"),
-    ("test_immediate.py::test_im1_one_step[tf-cpu]", "IM-1"),
-    ("conformance/checks/test_doc.py::test_doc1_page_examples[torch-cpu]", "DOC-1"),
-    ("test_df5_programs[torch-cuda]", "DF-5"),
-    ("test_zz1_not_a_clause[tf-cpu]", None),     # looks like a check, names no clause
-    ("test_im9_beyond_the_registry", None),
-    ("test_im1", None),                          # no ``_`` after the id
-    ("test_helper_function", None),
-    ("tests/test_engine_selection.py::test_clause_of_test", None),
+def _item(*ids: str) -> Any:
+    """A stand-in for a pytest item decorated ``@pytest.mark.clause(id)`` once per id, top to bottom."""
+    marks = [pytest.mark.clause(clause_id).mark for clause_id in ids]
+    return SimpleNamespace(get_closest_marker=lambda name: marks[-1] if marks and name == "clause" else None)
+
+
+@pytest.mark.parametrize("ids, clause", [
+    (("IM-1",), "IM-1"),
+    (("IM-1", "DF-2"), "DF-2"),     # the closest marker, as get_closest_marker gives it
+    ((), None),
+    (("ZZ-1",), None),              # names no registry clause
 ])
-def test_clause_of_test(name: str, clause: Optional[str]) -> None:
-    assert clause_of_test(name) == clause
+def test_clause_of_item_reads_the_marker(ids: Tuple[str, ...], clause: Optional[str]) -> None:
+    assert clause_of_item(_item(*ids)) == clause
 
 
-def test_every_clause_id_round_trips() -> None:
-    for clause in clauses.CLAUSES:
-        family, number = clause.id.split("-")
-        assert clause_of_test(f"test_{family.lower()}{number}_anything[tf-cpu]") == clause.id
+@pytest.mark.parametrize("nodeid, key", [
+    ("test_immediate.py::test_im1_one_step[torch-cpu]", "test_immediate.py::test_im1_one_step"),
+    ("conformance/checks/test_doc.py::test_doc1_page_examples", "test_doc.py::test_doc1_page_examples"),
+    ("../../w/conformance/checks/test_deferred.py::test_any[tf-cpu-x]", "test_deferred.py::test_any"),
+])
+def test_check_key(nodeid: str, key: str) -> None:
+    assert selection.check_key(nodeid) == key
+
+
+_SOURCE = """
+import pytest
+
+
+@pytest.mark.clause("DF-2")
+@some_other_decorator
+def test_a_name_that_names_no_clause(clause, adapter):
+    pass
+
+
+@pytest.mark.clause("IM-1")
+@pytest.mark.clause("CC-3")
+def test_two_markers(clause):
+    pass
+
+
+@pytest.mark.clause("ZZ-9")
+def test_unknown(clause):
+    pass
+
+
+@pytest.mark.clause(SOME_NAME)
+def test_df1_not_a_literal(clause):
+    pass
+
+
+def test_im1_unmarked():
+    pass
+
+
+class TestNested:
+    @pytest.mark.clause("IM-2")
+    def test_method(self):
+        pass
+"""
+
+
+@pytest.fixture
+def fake_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """``selection.CHECKS_DIR`` pointed at a folder holding ``test_fake.py`` (``_SOURCE``)."""
+    (tmp_path / "test_fake.py").write_text(_SOURCE, encoding="utf-8")
+    (tmp_path / "helpers.py").write_text('@pytest.mark.clause("IM-3")\ndef test_x():\n    pass\n', encoding="utf-8")
+    monkeypatch.setattr(selection, "CHECKS_DIR", str(tmp_path))
+    selection.marked_checks.cache_clear()
+    yield tmp_path
+    selection.marked_checks.cache_clear()
+
+
+def test_marked_checks_reads_the_decorators_not_the_names(fake_checks: Path) -> None:
+    assert dict(selection.marked_checks()) == {
+        "test_fake.py::test_a_name_that_names_no_clause": ("DF-2",),
+        "test_fake.py::test_two_markers": ("IM-1", "CC-3"),
+        "test_fake.py::test_unknown": ("ZZ-9",)}
+
+
+@pytest.mark.parametrize("nodeid, clause", [
+    ("test_fake.py::test_a_name_that_names_no_clause[tf-cpu]", "DF-2"),
+    ("some/where/test_fake.py::test_two_markers", "CC-3"),      # the closest marker
+    ("test_fake.py::test_unknown[torch-cpu]", None),            # names no registry clause
+    ("test_fake.py::test_im1_unmarked[torch-cpu]", None),       # a check's name, no marker
+    ("test_other.py::test_a_name_that_names_no_clause", None),  # another file
+])
+def test_clause_of_nodeid_reads_the_marker(fake_checks: Path, nodeid: str, clause: Optional[str]) -> None:
+    assert clause_of_nodeid(nodeid) == clause
+
+
+def test_implemented_clauses_are_the_marked_registry_clauses(fake_checks: Path) -> None:
+    assert selection.implemented_clauses() == {"DF-2", "CC-3"}
 
 
 @pytest.mark.parametrize("name, target", [

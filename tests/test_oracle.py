@@ -28,10 +28,10 @@ _NEEDS = {"keras3": ("tensorflow",), "tf_keras": ("tensorflow", "tf_keras"), "to
 def results(framework: str):
     """The framework's results for every standard request, or skip if it is not installed."""
     missing = [m for m in _NEEDS[framework] if importlib.util.find_spec(m) is None]
-    if framework == "keras3" and pm.keras_flavour() != "keras3":
-        pytest.skip("this process runs tf-keras (TF_USE_LEGACY_KERAS=1)")
     if missing:
         pytest.skip(f"{framework} needs {missing}")
+    if framework == "keras3" and pm.keras_flavour() != "keras3":
+        pytest.skip("this process runs tf-keras (TF_USE_LEGACY_KERAS=1)")
     return pm.framework_results(framework)
 
 

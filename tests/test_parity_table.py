@@ -27,18 +27,15 @@ KERASES = ("keras3", "tf_keras")
 MAPPABLE = [pytest.param(e, id=e.id) for e in OPTIMIZERS if e.mappable]
 DIFFERENT = [pytest.param(e, id=e.id) for e in OPTIMIZERS if not e.mappable]
 _NEEDS = {"keras3": ("tensorflow",), "tf_keras": ("tensorflow", "tf_keras"), "torch": ("torch",)}
-REQUIRED_MAPPABLE = ("sgd", "sgd-momentum", "sgd-nesterov", "sgd-weight-decay", "adam",
-                     "adam-amsgrad", "adamw", "rmsprop", "rmsprop-centered-momentum", "adagrad",
-                     "adadelta", "adamax", "nadam")
 
 
 def results(framework: str):
     missing = [m for fw in (framework, "torch") for m in _NEEDS[fw]
                if importlib.util.find_spec(m) is None]
-    if framework == "keras3" and pm.keras_flavour() != "keras3":
-        pytest.skip("this process runs tf-keras (TF_USE_LEGACY_KERAS=1)")
     if missing:
         pytest.skip(f"needs {missing}")
+    if framework == "keras3" and pm.keras_flavour() != "keras3":
+        pytest.skip("this process runs tf-keras (TF_USE_LEGACY_KERAS=1)")
     return pm.framework_results(framework)
 
 
@@ -52,8 +49,9 @@ def parity_use(framework: str, entry, dtype: str, variables) -> float:
 # -- the table itself ---------------------------------------------------------------------------
 def test_table_covers_the_mappable_pairs_and_documents_the_rest() -> None:
     assert len(OPTIMIZERS) >= 10 and len(BY_ID) == len(OPTIMIZERS)
-    assert all(BY_ID[i].mappable for i in REQUIRED_MAPPABLE)
-    assert len(DIFFERENT) >= 5
+    # every optimizer rule the oracle knows has at least one row that maps onto torch
+    assert {e.rule for e in OPTIMIZERS} == {e.rule for e in OPTIMIZERS if e.mappable}
+    assert len(MAPPABLE) >= 13 and len(DIFFERENT) >= 5
     for entry in OPTIMIZERS:
         assert set(entry.tolerance) == set(entry.parity_tolerance) == set(DTYPES), entry.id
         assert all(t.reason for t in (*entry.tolerance.values(), *entry.parity_tolerance.values()))

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import gc
 import importlib
-from typing import Dict
+import importlib.util
+from typing import Dict, Iterable
 
 from conformance.adapters.base import Adapter, BackendUnavailable, Pair, Snapshot
 
-__all__ = ["Adapter", "BackendUnavailable", "Pair", "Snapshot", "load"]
+__all__ = ["Adapter", "BackendUnavailable", "Pair", "Snapshot", "load", "prepare"]
 
 _MODULES = {"tf": "conformance.adapters.keras", "torch": "conformance.adapters.torch"}
 _loaded: Dict[str, Adapter] = {}
@@ -31,3 +32,21 @@ def load(backend: str) -> Adapter:
         # not about 0.2 s.
         gc.freeze()
     return _loaded[backend]
+
+
+
+#: Backends whose framework is imported before any other whenever it is installed: TensorFlow
+#: imported before torch in one process breaks torch's import; the other order works.
+_IMPORTED_FIRST = {"torch": "torch"}
+
+
+def prepare(backends: Iterable[str]) -> None:
+    """Ready this process for checks of ``backends``: import the frameworks that must come first,
+    and pay a selected one's one-time costs now (``Adapter.warm_up``), not inside the first check's
+    timing. No other framework is imported here; an unavailable backend is left to its checks."""
+    selected = set(backends)
+    for backend, module in _IMPORTED_FIRST.items():
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module)
+            if backend in selected:
+                load(backend).warm_up()

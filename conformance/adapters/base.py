@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from conformance.cases import Case, Result
 from conformance.model_specs import ModelRequest
 
 Arrays = List[Optional[np.ndarray]]
@@ -60,11 +61,36 @@ class Pair:
 
 
 class Adapter(abc.ABC):
-    """One backend. Models are cached per (request, index) and reset, not rebuilt, between examples."""
+    """One backend. Models are cached per (request, index) and reset, not rebuilt, between examples.
+
+    Checks speak to a backend only through this interface: they ask the capability flags below,
+    never which backend it is, so a third backend needs an adapter and no change to the checks."""
+    #: The backend's name, as ``--backend`` selects it (``"tf"``, ``"torch"``).
     backend: str = ""
+    #: Which framework flavour this process runs (``"keras3"``, ``"tf_keras"``, ``"torch"``); also
+    #: the oracle flavour (``conformance.oracle.FLAVOURS``) that models this backend's optimizers.
+    flavour: str = ""
+    #: Models keep the gradients a caller computes until an update consumes them (torch ``.grad``):
+    #: a caller's own backward pass adds to them (:meth:`accumulate_gradients`), and deferred
+    #: updates of one model are summed into one step at the flush.
+    accumulates_gradients: bool = False
+    #: The ``ModelRequest.scaler`` kind that gives a model dynamic loss scaling on this backend.
+    loss_scaler: str = ""
+    #: The loss scaler is an object beside the optimizer (torch ``GradScaler``), so a model can be
+    #: built with an optimizer but no scaler; where the optimizer itself scales (Keras'
+    #: ``LossScaleOptimizer``) there is no such state.
+    scaler_beside_optimizer: bool = False
+    #: A loss-scaled model is handed gradients of the scaled loss (torch, Keras 3); where this is
+    #: ``False`` (tf-keras) the caller hands the unscaled gradients and the optimizer scales itself.
+    takes_scaled_gradients: bool = True
+    #: Gradients may come as sparse row updates (TF ``IndexedSlices``), see :meth:`sparse_index`.
+    sparse_gradients: bool = False
 
     def __init__(self) -> None:
         self._cache: Dict[Tuple[ModelRequest, int], Pair] = {}
+
+    def warm_up(self) -> None:
+        """Pay the framework's one-time costs (lazy imports of the first optimizer, ...) now."""
 
     # -- building -------------------------------------------------------------------------
     def pair(self, request: ModelRequest, seed: int, index: int = 0, fresh: bool = False) -> Pair:
@@ -86,6 +112,19 @@ class Adapter(abc.ABC):
 
     @abc.abstractmethod
     def _reset(self, pair: Pair, seed: int, fresh: bool) -> None: ...
+
+    @abc.abstractmethod
+    def bare_model(self, request: ModelRequest) -> Any:
+        """A plain framework model of ``request``'s architecture and dtype: the layer stack the
+        suite's models have, with no optimizer and nothing of the suite attached (the
+        benchmark's bare-framework floor builds on it)."""
+
+    @abc.abstractmethod
+    def apply_case(self, entry: Any, case: Case) -> Result:
+        """Apply ``case`` (``conformance.cases``) with ``entry``'s optimizer of this framework on bare
+        variables of the case's weights (through the backend's loss scaler when the case has a loss
+        scale, handed gradients as ``takes_scaled_gradients`` says): the final weights, the slots
+        under the oracle's names, the step count and the scale after each step."""
 
     # -- describing ----------------------------------------------------------------------
     @abc.abstractmethod
@@ -114,14 +153,36 @@ class Adapter(abc.ABC):
     def tensor_values(self, tensors: Sequence[Any]) -> Arrays:
         """Canonical NumPy copies of gradient tensors (``IndexedSlices`` densified)."""
 
-    def backward(self, pair: Pair, arrays: Arrays) -> None:
-        """torch: add ``arrays`` to ``.grad`` of both models, as a caller's own ``backward()`` would."""
-        raise NotImplementedError("only torch models carry .grad")
+    def accumulate_gradients(self, pair: Pair, arrays: Arrays) -> None:
+        """What a caller's own backward pass leaves for the next update: add ``arrays`` to the
+        gradients both models keep (``None`` adds nothing). Only where ``accumulates_gradients``."""
+        raise NotImplementedError(f"{self.backend} models keep no gradients between calls")
+
+    def compiled_updates(self, pair: Pair, call: Callable[..., Any], gradient_lists: Sequence[Arrays],
+                         defer: bool, reuse_key: Any = None) -> None:
+        """Call ``call(model, gradients, defer=..., deferred=...)`` once per gradient list, and flush
+        what was deferred, all inside one compiled function of the framework (XM-1). Only where the
+        framework compiles Python functions into graphs."""
+        raise NotImplementedError(f"{self.backend} has no compiled execution mode")
 
     # -- the twin ------------------------------------------------------------------------
     @abc.abstractmethod
     def twin_update(self, pair: Pair, arrays: Arrays, defer: bool, deferred: Deferred) -> None:
         """Do to the twin what the contract says ``update_model`` does (canonical arrays in)."""
+
+    # -- the page's examples ---------------------------------------------------------------
+    @abc.abstractmethod
+    def page_namespace(self, seed: int) -> Dict[str, Any]:
+        """The framework module as the page's example imports it (``{"tf": tf}``, ``{"torch":
+        torch}``), with the framework's global random state seeded from ``seed``."""
+
+    @abc.abstractmethod
+    def trainable_values(self, model: Any) -> Arrays:
+        """Copies of any model's trainable weights, in the framework's own layout and order."""
+
+    @abc.abstractmethod
+    def scalar(self, value: Any) -> float:
+        """A framework scalar (a loss) as a Python float."""
 
     # -- observing -----------------------------------------------------------------------
     @abc.abstractmethod

@@ -10,8 +10,9 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow as tf  # noqa: E402
 
-from conformance import optimizers  # noqa: E402
+from conformance import optimizers, oracle  # noqa: E402
 from conformance.adapters.base import Adapter, Arrays, Deferred, Pair, Snapshot  # noqa: E402
+from conformance.cases import Case, Result  # noqa: E402
 from conformance.model_specs import EMBEDDING_VOCAB, ModelRequest  # noqa: E402
 
 keras = tf.keras
@@ -22,9 +23,9 @@ IS_KERAS2 = not keras.__name__.startswith("keras")
 COMPILE_TWIN_AFTER_USES = 12
 
 
-def keras_flavour() -> str:
-    """``"keras3"`` or ``"tf_keras"``: which Keras ``tf.keras`` is in this process."""
-    return "tf_keras" if IS_KERAS2 else "keras3"
+#: Which Keras ``tf.keras`` is in this process: ``"keras3"``, or ``"tf_keras"`` (Keras 2, with
+#: ``TF_USE_LEGACY_KERAS=1``). The one place the project detects it.
+FLAVOUR = "tf_keras" if IS_KERAS2 else "keras3"
 
 
 def _layers(arch: str, dtype: str) -> List[Any]:
@@ -114,6 +115,10 @@ def _build_optimizer(optimizer: Any, variables: List[Any]) -> None:
 
 class KerasAdapter(Adapter):
     backend = "tf"
+    flavour = FLAVOUR
+    loss_scaler = "lso"
+    takes_scaled_gradients = not IS_KERAS2  # tf-keras' LossScaleOptimizer scales the gradients itself
+    sparse_gradients = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -186,7 +191,7 @@ class KerasAdapter(Adapter):
 
     def environment(self) -> Dict[str, Any]:
         return {"tensorflow": tf.__version__, "keras": keras.__version__
-                if hasattr(keras, "__version__") else "unknown", "keras_flavour": keras_flavour(),
+                if hasattr(keras, "__version__") else "unknown", "keras_flavour": FLAVOUR,
                 "tf_devices": [d.name for d in tf.config.list_physical_devices()]}
 
     def devices(self) -> List[str]:
@@ -230,6 +235,36 @@ class KerasAdapter(Adapter):
         else:
             step()
 
+    def bare_model(self, request: ModelRequest) -> Any:
+        return keras.Sequential(_layers(request.arch, request.dtype))
+
+    @staticmethod
+    def bare_optimizer(request: ModelRequest) -> Any:
+        """``request``'s optimizer (in its ``LossScaleOptimizer`` when loss-scaled), not built."""
+        return _optimizer(request)
+
+    @staticmethod
+    def optimizer_variables(optimizer: Any) -> List[Any]:
+        """Every variable of ``optimizer``'s state, the ones Keras does not list included."""
+        return _optimizer_variables(optimizer)
+
+    def apply_case(self, entry: Any, case: Case) -> Result:
+        return _apply_case(entry, case)
+
+    def compiled_updates(self, pair: Pair, call: Any, gradient_lists: Sequence[Arrays], defer: bool,
+                         reuse_key: Any = None) -> None:
+        _compiled_updates(pair, call, gradient_lists, defer, reuse_key)
+
+    def page_namespace(self, seed: int) -> Dict[str, Any]:
+        keras.utils.set_random_seed(seed)
+        return {"tf": tf}
+
+    def trainable_values(self, model: Any) -> Arrays:
+        return [v.numpy().copy() for v in model.trainable_variables]
+
+    def scalar(self, value: Any) -> float:
+        return float(np.asarray(value))
+
     def snapshot(self, model: Any) -> Snapshot:
         optimizer = model.current_optimizer
         optimizer_vars = _optimizer_variables(optimizer) if hasattr(optimizer, "variables") else []
@@ -271,8 +306,8 @@ warnings.filterwarnings("ignore", message=".*Gradients do not exist.*")
 ADAPTER_CLASS = KerasAdapter
 
 
-def compiled_updates(pair: Pair, call: Any, gradient_lists: Sequence[Arrays], defer: bool,
-                     reuse_key: Any = None) -> None:
+def _compiled_updates(pair: Pair, call: Any, gradient_lists: Sequence[Arrays], defer: bool,
+                      reuse_key: Any = None) -> None:
     """XM-1: inside one ``tf.function``, call ``call(model, gradients, defer=..., deferred=...)``
     once per gradient list and, when deferring, flush the callables inside the same function.
 
@@ -302,3 +337,60 @@ def compiled_updates(pair: Pair, call: Any, gradient_lists: Sequence[Arrays], de
     step(tensors)
     if traces is not None:
         traces[key] = step  # kept only once it has run without error
+
+
+# -- optimizer cases (the parity measurements) ---------------------------------------------------
+#: tf-keras names some slots differently from Keras 3 (which the oracle's Keras flavours use).
+_TF_KERAS_SLOT_ALIASES = {"momentum": "m", "velocity": "v", "velocity_hat": "vhat", "norm": "u"}
+
+
+def _apply_case(entry: Any, case: Case) -> Result:
+    """Apply ``case`` with ``entry.keras`` (through a ``LossScaleOptimizer`` when the case has a
+    loss scale: Keras 3 is handed grads x its current scale, tf-keras the unscaled grads)."""
+    legacy = IS_KERAS2
+    tf_dtype = tf.as_dtype(case.dtype)
+    variables = [tf.Variable(w.astype(case.dtype), dtype=tf_dtype, name=f"w{i}")
+                 for i, w in enumerate(case.weights)]
+    inner = entry.keras(keras.optimizers)
+    optimizer = inner
+    spec = case.loss_scale
+    if spec is not None:
+        if not spec.get("enabled", True):
+            raise ValueError("a disabled loss scale is a plain optimizer on Keras")
+        optimizer = keras.mixed_precision.LossScaleOptimizer(
+            inner, initial_scale=spec["initial_scale"],
+            dynamic_growth_steps=spec["growth_interval"])
+    optimizer.build(variables)
+    scales = []
+    for grads in case.grads:
+        scale = 1.0
+        if spec is not None and not legacy:
+            scale = float(optimizer.dynamic_scale.numpy())
+        pairs = [(tf.constant((g * scale).astype(case.dtype)), v)
+                 for g, v in zip(grads, variables) if g is not None]
+        optimizer.apply_gradients(pairs)
+        if spec is not None:
+            scales.append(float((optimizer.loss_scale if legacy else optimizer.dynamic_scale).numpy()))
+    return Result(weights=[v.numpy().astype(np.float64) for v in variables],
+                  slots=_case_slots(inner, entry, len(variables), legacy),
+                  iterations=int(optimizer.iterations.numpy()), scales=scales)
+
+
+def _case_slots(optimizer: Any, entry: Any, n_vars: int,
+                 legacy: bool) -> Dict[str, List[np.ndarray]]:
+    """Slot variables named as the oracle's Keras flavours name them (Keras 3 names)."""
+    names = oracle.OracleOptimizer(entry.rule, entry.hyper, "keras", []).slots()
+    out: Dict[str, List[np.ndarray]] = {}
+    variables = list(optimizer.variables)
+    for name in names:
+        if legacy:
+            found = [v for v in variables if v.name.startswith(f"{name}/")]
+            if not found and name in _TF_KERAS_SLOT_ALIASES:
+                found = [v for v in variables
+                         if v.name.startswith(f"{_TF_KERAS_SLOT_ALIASES[name]}/")]
+        else:
+            found = [v for v in variables if v.name.endswith(f"_{name}")]
+        if len(found) != n_vars:
+            raise AssertionError(f"{entry.id}: found {len(found)} {name!r} slots for {n_vars} variables")
+        out[name] = [np.asarray(v.numpy(), dtype=np.float64) for v in found]
+    return out

@@ -8,8 +8,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from conformance import optimizers
+from conformance import optimizers, oracle
 from conformance.adapters.base import Adapter, Arrays, Deferred, Pair, Snapshot
+from conformance.cases import Case, Result
 from conformance.model_specs import EMBEDDING_VOCAB, ModelRequest
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -144,15 +145,27 @@ def _same_tensor(a: Optional[torch.Tensor], b: Optional[torch.Tensor]) -> bool:
 
 class TorchAdapter(Adapter):
     backend = "torch"
+    flavour = "torch"
+    accumulates_gradients = True
+    loss_scaler = "enabled"
+    scaler_beside_optimizer = True
 
     def __init__(self) -> None:
         super().__init__()
         self._names = 0
 
-    def _model(self, request: ModelRequest) -> torch.nn.Module:
+    def warm_up(self) -> None:
+        # The first torch optimizer imports torch._dynamo (~1.3 s).
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+
+    def bare_model(self, request: ModelRequest) -> torch.nn.Module:
         model = torch.nn.Sequential(*_modules(request.arch)).to(device=request.device,
                                                                  dtype=_DTYPES[request.dtype])
         model.train()
+        return model
+
+    def _model(self, request: ModelRequest) -> torch.nn.Module:
+        model = self.bare_model(request)
         self._attach_optimizer(model, request, layout(model).trainable)
         return model
 
@@ -218,13 +231,26 @@ class TorchAdapter(Adapter):
     def tensor_values(self, tensors: Sequence[Any]) -> Arrays:
         return [None if t is None else t.detach().cpu().numpy().copy() for t in tensors]
 
-    def backward(self, pair: Pair, arrays: Arrays) -> None:
+    def accumulate_gradients(self, pair: Pair, arrays: Arrays) -> None:
         for model in (pair.model, pair.twin):
             parts = layout(model)
             for a, p, kind in zip(arrays, parts.trainable, parts.kinds):
                 if a is not None:
                     g = self._tensor(a, p, kind)
                     p.grad = g if p.grad is None else p.grad + g
+
+    def page_namespace(self, seed: int) -> Dict[str, Any]:
+        torch.manual_seed(seed)
+        return {"torch": torch}
+
+    def trainable_values(self, model: Any) -> Arrays:
+        return [p.detach().cpu().numpy().copy() for p in model.parameters() if p.requires_grad]
+
+    def scalar(self, value: Any) -> float:
+        return float(value.detach().cpu()) if isinstance(value, torch.Tensor) else float(value)
+
+    def apply_case(self, entry: Any, case: Case) -> Result:
+        return _apply_case(entry, case)
 
     def twin_update(self, pair: Pair, arrays: Arrays, defer: bool, deferred: Deferred) -> None:
         parts = layout(pair.twin)
@@ -308,3 +334,53 @@ class TorchAdapter(Adapter):
 
 
 ADAPTER_CLASS = TorchAdapter
+
+
+# -- optimizer cases (the parity measurements) ---------------------------------------------------
+def _apply_case(entry: Any, case: Case) -> Result:
+    """Apply ``case`` with ``entry.torch`` (through ``torch.amp.GradScaler("cpu")`` when the case
+    has a loss scale; it is handed grads x its current scale)."""
+    if entry.torch is None:
+        raise ValueError(f"{entry.id} has no torch constructor")
+    t_dtype = getattr(torch, case.dtype)
+    params = [torch.nn.Parameter(torch.tensor(w, dtype=t_dtype)) for w in case.weights]
+    optimizer = entry.torch(torch.optim, params)
+    steps = []
+    optimizer.register_step_post_hook(lambda *_: steps.append(1))
+    scaler = None
+    spec = case.loss_scale
+    if spec is not None:
+        scaler = torch.amp.GradScaler("cpu", init_scale=spec["initial_scale"],
+                                      growth_factor=spec.get("growth_factor", 2.0),
+                                      backoff_factor=spec.get("backoff_factor", 0.5),
+                                      growth_interval=spec["growth_interval"],
+                                      enabled=spec.get("enabled", True))
+        scaler.scale(torch.ones(()))  # the caller's scaler.scale(loss) creates the scale tensor
+    scales = []
+    for grads in case.grads:
+        scale = scaler.get_scale() if scaler is not None else 1.0
+        for g, p in zip(grads, params):
+            p.grad = None if g is None else torch.tensor(g * scale, dtype=t_dtype)
+        if scaler is None:
+            optimizer.step()
+        else:
+            scaler.step(optimizer)
+            scaler.update()
+            scales.append(float(scaler.get_scale()))
+    names = oracle.OracleOptimizer(entry.rule, _torch_hyper(entry), "torch", []).slots()
+    slots: Dict[str, List[np.ndarray]] = {}
+    for name in names:
+        slots[name] = []
+        for p, w in zip(params, case.weights):
+            value = optimizer.state.get(p, {}).get(name)
+            slots[name].append(np.zeros(np.shape(w) if name not in ("step", "mu_product") else ())
+                               if value is None else
+                               value.detach().numpy().astype(np.float64))
+    return Result(weights=[p.detach().numpy().astype(np.float64) for p in params], slots=slots,
+                  iterations=len(steps), scales=scales)
+
+
+def _torch_hyper(entry: Any) -> Dict[str, Any]:
+    hyper = dict(entry.hyper)
+    hyper.update(entry.torch_hyper)
+    return hyper

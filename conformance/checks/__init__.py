@@ -1,2 +1,3 @@
-"""The clause checks, one test module per clause family. Test names start with the clause id
-(``test_im1_...`` checks IM-1), which is how results are mapped back to clauses."""
+"""The clause checks, one test module per clause family. Each check names its clause once, in a
+``@pytest.mark.clause("ID")`` decorator (a string literal): selection, reports and docs/clauses.md
+read it there, and the ``clause`` fixture hands it to the check. Function names are for readers."""

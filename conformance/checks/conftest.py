@@ -5,25 +5,40 @@ from typing import Any, Callable
 
 import pytest
 
-from conformance import clauses
+from conformance import clauses, plugin
 from conformance.adapters import Adapter, BackendUnavailable, load
-from conformance.selection import clause_of_test
-from conformance.target import DEFAULT_TARGET, load_target
+from conformance.selection import clause_of_item, expand
+
+
+def _clause_id(node: Any) -> str:
+    """The registry clause id that a check's ``@pytest.mark.clause("ID")`` marker names, the only
+    place a check states it; ``LookupError`` for a check without one."""
+    clause_id = clause_of_item(node)
+    if clause_id is None:
+        raise LookupError(f"{node.nodeid}: a check needs one @pytest.mark.clause(\"ID\") naming a clause of "
+                          "conformance/clauses.py")
+    return clause_id
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "target" not in metafunc.fixturenames:
         return
-    selection = metafunc.config._conformance_selection  # set by conformance.plugin
-    clause = clauses.get(clause_of_test(metafunc.function.__name__))
+    selection = metafunc.config.stash[plugin.SELECTION_KEY]  # set by conformance.plugin
+    clause = clauses.get(_clause_id(metafunc.definition))
     combos = [(b, d) for b in selection.backends if b in clause.backends
               for d in selection.devices if d in clause.devices]
     metafunc.parametrize("target", combos, ids=[f"{b}-{d}" for b, d in combos])
 
 
+@pytest.fixture
+def clause(request: pytest.FixtureRequest) -> str:
+    """The id of the clause this check tests, from its marker (``_clause_id``)."""
+    return _clause_id(request.node)
+
+
 @pytest.fixture(scope="session")
 def impl(pytestconfig: pytest.Config) -> Callable[..., Any]:
-    return load_target(pytestconfig.getoption("impl") or DEFAULT_TARGET)
+    return plugin.implementation(pytestconfig)  # the file the run resolved --impl to
 
 
 @pytest.fixture
@@ -47,15 +62,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Load the selected Hypothesis profile and the per-call timeout before the checks import."""
     from hypothesis import settings
 
-    import importlib.util
-
-    from conformance import invoke, profiles
-    if importlib.util.find_spec("torch") is not None:
-        import torch  # torch must be imported before TensorFlow in one process
-        if config.getoption("conformance_backend") in ("torch", "all"):
-            # The first torch optimizer imports torch._dynamo (~1.3 s): pay it at start-up, not
-            # inside the first check's timing (and not at all when only TF is checked).
-            torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    from conformance import adapters, invoke, profiles
+    adapters.prepare(expand(config.getoption("conformance_backend"), clauses.BACKENDS))
     profiles.register()
     settings.load_profile(f"conformance-{config.getoption('conformance_profile')}")
     invoke.set_timeout(config.getoption("impl_timeout"))

@@ -45,8 +45,8 @@ def prime(run: Run, data: Any) -> None:
     """Give the run state an erroneous call could corrupt: a pending deferred entry and, on torch,
     ``.grad`` from the caller's own ``backward()``."""
     run.update(0, draw_arrays(run, data, label="primed deferred gradients"), defer=True)
-    if run.adapter.backend == "torch":
-        run.adapter.backward(run.pairs[0], draw_arrays(run, data, label="existing .grad"))
+    if run.adapter.accumulates_gradients:
+        run.adapter.accumulate_gradients(run.pairs[0], draw_arrays(run, data, label="existing .grad"))
         run.note("(caller's backward() leaves .grad on every parameter)")
 
 
@@ -57,11 +57,11 @@ def deferred_state(deferred: Dict[str, list]) -> Dict[str, Tuple[int, List[int]]
 
 def expect_raise(run: Run, accepted: Tuple[Type[BaseException], ...], call: Callable[[], Any],
                  what: str, grads_unchanged: bool = True, deferred_unchanged: bool = True,
-                 clause_for_side_effects: Optional[str] = None) -> Optional[BaseException]:
-    """Run ``call``; it must raise one of ``accepted`` and leave every model (and, by default,
-    ``.grad`` and ``deferred``) as it was. With ``clause_for_side_effects`` (EX-5) only the side
-    effects of an exception are judged, under that clause: a call that raises nothing is another
-    clause's finding (CC-7, CC-8, DF-6, EX-1..3), and None is returned."""
+                 weights_unchanged: bool = True, must_raise: bool = True) -> Optional[BaseException]:
+    """Run ``call``; it must raise one of ``accepted`` and leave every model's weights and optimizer
+    state, ``.grad`` and ``deferred`` as they were (each of the last three only as asked). With
+    ``must_raise=False`` a call that raises nothing is not judged here (another check's finding):
+    it is noted and None is returned."""
     before = [run.snapshot(i) for i in range(len(run.pairs))]
     deferred_before = deferred_state(run.deferred)
     names = " or ".join(e.__name__ for e in accepted)
@@ -73,21 +73,17 @@ def expect_raise(run: Run, accepted: Tuple[Type[BaseException], ...], call: Call
     except Exception as error:  # noqa: BLE001 - any other exception is the finding
         run.fail(f"{what} raised {type(error).__name__}: {error}; expected {names}")
     else:
-        if clause_for_side_effects:
-            run.note(f"({what} raised nothing: not {clause_for_side_effects}'s to judge)")
+        if not must_raise:
+            run.note(f"({what} raised nothing: not {run.clause_id}'s to judge)")
             return None
         run.fail(f"{what} raised nothing; expected {names}")
-    clause = run.clause_id
-    if clause_for_side_effects:
-        run.clause_id = clause_for_side_effects
-    if clause_for_side_effects:  # EX-5 speaks of .grad and deferred; weights are CC-7/CC-8's
-        run.expect_grads_unchanged(before, f"after {what} raised {type(caught).__name__}")
-    else:
-        run.expect_unchanged(before, f"after {what} raised {type(caught).__name__}", grads=grads_unchanged)
+    after = f"after {what} raised {type(caught).__name__}"
+    if weights_unchanged:
+        run.expect_unchanged(before, after, grads=grads_unchanged)
+    elif grads_unchanged:
+        run.expect_grads_unchanged(before, after)
     if deferred_unchanged and deferred_state(run.deferred) != deferred_before:
-        run.fail(f"after {what} raised {type(caught).__name__}, the deferred dict changed: "
-                 f"now {run.deferred_text()}")
-    run.clause_id = clause
+        run.fail(f"{after}, the deferred dict changed: now {run.deferred_text()}")
     return caught
 
 

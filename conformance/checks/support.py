@@ -3,22 +3,28 @@ from __future__ import annotations
 
 from typing import Optional
 
+import pytest
 from hypothesis import settings
 
-_examples = 0
+#: Examples of a check that ran to completion (the report's ``examples``), kept in its item's stash.
+EXAMPLES_KEY = pytest.StashKey[int]()
+
+#: The stash of the check now running in this process: set by :func:`start_counting` before each
+#: check's call, so that code deep inside a check can count without being handed its item.
+_running: Optional[pytest.Stash] = None
+
+
+def start_counting(stash: pytest.Stash) -> None:
+    """Count the examples of the check whose item holds ``stash``, from zero."""
+    global _running
+    stash[EXAMPLES_KEY] = 0
+    _running = stash
 
 
 def count_example() -> None:
-    """Record that one example ran to completion (the report's ``examples``)."""
-    global _examples
-    _examples += 1
-
-
-def take_example_count() -> int:
-    """Examples counted since the last call."""
-    global _examples
-    n, _examples = _examples, 0
-    return n
+    """Record that one example of the running check ran to completion."""
+    if _running is not None:
+        _running[EXAMPLES_KEY] += 1
 
 
 #: Every property-based check runs at least this many examples when the profile asks for as many

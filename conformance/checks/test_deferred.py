@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule,
                                  run_state_machine_as_test)
 
-from conformance.checks.scenarios import (deferred_state, draw_arrays, draw_run, expect_raise, prime,
+from conformance.checks.scenarios import (deferred_state, draw_arrays, draw_run, expect_raise,
                                           raw_call)
 from conformance.checks.support import capped, count_example
 from conformance.harness import Run
@@ -24,8 +24,8 @@ from conformance.violation import ClauseViolation
 @pytest.mark.clause("DF-1")
 @capped()
 @given(data=st.data())
-def test_df1_nothing_changes_now(adapter, device, impl, data):
-    run = draw_run("DF-1", adapter, impl, device, data)
+def test_df1_nothing_changes_now(clause, adapter, device, impl, data):
+    run = draw_run(clause, adapter, impl, device, data)
     if data.draw(st.booleans(), label="an immediate call first (slots exist)"):
         run.update(0, draw_arrays(run, data, label="immediate gradients"))
     before = [run.snapshot()]
@@ -41,8 +41,8 @@ def _sentinel() -> None:
 @pytest.mark.clause("DF-2")
 @capped()
 @given(data=st.data())
-def test_df2_list_of_callables(adapter, device, impl, data):
-    run = draw_run("DF-2", adapter, impl, device, data)
+def test_df2_list_of_callables(clause, adapter, device, impl, data):
+    run = draw_run(clause, adapter, impl, device, data)
     # the caller's dict: empty (the first deferred call of a training step) or holding another model's entry
     if data.draw(st.booleans(), label="another model's entry already in deferred"):
         run.deferred["some_other_model"] = [_sentinel]
@@ -55,7 +55,9 @@ def test_df2_list_of_callables(adapter, device, impl, data):
             run.fail(f"deferred[{run.pairs[0].name!r}] is {entry!r:.120}, not a non-empty list of callables")
         if deferred_state({"some_other_model": run.deferred.get("some_other_model")}) != other:
             run.fail("a deferred call changed another key of deferred")
-    run.flush()  # raises DF-2 if a callable returns something other than None
+    run.after_deferred_call.append(lambda name, result: result is None or run.fail(
+        f"a deferred callable of {name} returned {result!r}, not None"))
+    run.flush()
     run.expect_twin("after the flush")
     count_example()
 
@@ -63,8 +65,8 @@ def test_df2_list_of_callables(adapter, device, impl, data):
 @pytest.mark.clause("DF-3")
 @capped()
 @given(data=st.data())
-def test_df3_tf_one_callable_per_call(adapter, device, impl, data):
-    run = draw_run("DF-3", adapter, impl, device, data)
+def test_df3_tf_one_callable_per_call(clause, adapter, device, impl, data):
+    run = draw_run(clause, adapter, impl, device, data)
     calls = data.draw(st.integers(1, 3), label="deferred calls")
     for call in range(1, calls + 1):
         run.update(0, draw_arrays(run, data, label=f"deferred gradients {call}"), defer=True)
@@ -79,8 +81,8 @@ def test_df3_tf_one_callable_per_call(adapter, device, impl, data):
 @pytest.mark.clause("DF-4")
 @capped()
 @given(data=st.data())
-def test_df4_torch_accumulate_then_one_step(adapter, device, impl, data):
-    run = draw_run("DF-4", adapter, impl, device, data)
+def test_df4_torch_accumulate_then_one_step(clause, adapter, device, impl, data):
+    run = draw_run(clause, adapter, impl, device, data)
     calls = data.draw(st.integers(1, 3), label="deferred calls")
     for call in range(1, calls + 1):
         run.update(0, draw_arrays(run, data, label=f"deferred gradients {call}"), defer=True)
@@ -97,10 +99,10 @@ def test_df4_torch_accumulate_then_one_step(adapter, device, impl, data):
 @pytest.mark.clause("DF-6")
 @capped(20)
 @given(data=st.data())
-def test_df6_defer_without_dict_raises(adapter, device, impl, data):
-    run = draw_run("DF-6", adapter, impl, device, data, archs=("dense",))
-    if adapter.backend == "torch":
-        adapter.backward(run.pairs[0], draw_arrays(run, data, label="existing .grad"))
+def test_df6_defer_without_dict_raises(clause, adapter, device, impl, data):
+    run = draw_run(clause, adapter, impl, device, data, archs=("dense",))
+    if adapter.accumulates_gradients:
+        adapter.accumulate_gradients(run.pairs[0], draw_arrays(run, data, label="existing .grad"))
     tensors = adapter.gradients(run.pairs[0], draw_arrays(run, data))
     expect_raise(run, (ValueError, TypeError), raw_call(run, run.pairs[0].model, tensors, True, None),
                  "update_model(defer=True, deferred=None)")
@@ -118,7 +120,7 @@ SMALL_SCOPE_REQUEST = ModelRequest(arch="dense", dtype="float32", optimizer="ada
 
 
 def _step_kinds(adapter: Any) -> tuple:
-    return STEP_KINDS if adapter.backend == "torch" else tuple(k for k in STEP_KINDS if k != "backward")
+    return STEP_KINDS if adapter.accumulates_gradients else tuple(k for k in STEP_KINDS if k != "backward")
 
 
 def play(run: Run, step: Step, arrays: list) -> None:
@@ -129,19 +131,19 @@ def play(run: Run, step: Step, arrays: list) -> None:
     elif step.kind == "backward":
         pair = run.pairs[step.model]
         run.note(f"(caller's backward() adds to .grad of {pair.name})")
-        run.adapter.backward(pair, arrays)
+        run.adapter.accumulate_gradients(pair, arrays)
     else:
         run.update(step.model, arrays, defer=step.kind == "defer")
 
 
-def play_small_scope(adapter: Any, impl: Any, device: str) -> None:
+def play_small_scope(clause: str, adapter: Any, impl: Any, device: str) -> None:
     """Every small program (``SMALL_SCOPE_STEPS``/``SMALL_SCOPE_MODELS``), shortest first: after each
-    step and after the final flush, every model must equal its twin. The first failing program is
-    the smallest counterexample there is."""
+    step and after the final flush, every model must equal its twin, else ``clause`` is violated. The
+    first failing program is the smallest counterexample there is."""
     request = dataclasses.replace(SMALL_SCOPE_REQUEST, device=device)
     programs = small_programs(SMALL_SCOPE_MODELS, SMALL_SCOPE_STEPS, _step_kinds(adapter))
     for number, program in enumerate(programs, 1):
-        run = Run("DF-5", adapter, impl, [request] * models_of(program), seed=number)
+        run = Run(clause, adapter, impl, [request] * models_of(program), seed=number)
         run.note(f"small-scope program {number} of {len(programs)} (every program of at most "
                  f"{SMALL_SCOPE_STEPS} steps over at most {SMALL_SCOPE_MODELS} models, at every seed): "
                  + "; ".join(map(str, program)) + "; final flush")
@@ -155,7 +157,7 @@ def play_small_scope(adapter: Any, impl: Any, device: str) -> None:
         except ClauseViolation:
             raise
         except Exception as error:  # the implementation raised: say in which program
-            error.add_note("DF-5 program (shrunk: the smallest that fails):\n  " + "\n  ".join(run.transcript))
+            error.add_note(f"{clause} program (shrunk: the smallest that fails):\n  " + "\n  ".join(run.transcript))
             raise
         count_example()
 
@@ -170,8 +172,10 @@ class DeferralMachine(RuleBasedStateMachine):
 
     Each kind of step is a rule of its own, so Hypothesis' swarm testing leaves some out of whole
     programs; ``pending`` holds the models that had a deferred call, so that an immediate call on
-    another model meets a pending entry on purpose, not by chance."""
+    another model meets a pending entry on purpose, not by chance. The check sets ``clause`` (the id
+    its runs report), ``adapter``, ``impl`` and ``device`` on a subclass."""
 
+    clause = ""
     adapter: Any = None
     impl: Any = None
     device = "cpu"
@@ -188,7 +192,7 @@ class DeferralMachine(RuleBasedStateMachine):
     def build(self, models: int, seed: int, optimizer: str, dtype: str, loss_scaled: bool) -> None:
         scaler = LOSS_SCALER[self.adapter.backend] if loss_scaled else None
         request = ModelRequest(arch="dense", dtype=dtype, optimizer=optimizer, scaler=scaler, device=self.device)
-        self.run = Run("DF-5", self.adapter, self.impl, [request] * models, seed)
+        self.run = Run(self.clause, self.adapter, self.impl, [request] * models, seed)
 
     def _play(self, step: Step, draw: Any) -> None:
         step = dataclasses.replace(step, model=step.model % len(self.run.pairs))
@@ -212,7 +216,7 @@ class DeferralMachine(RuleBasedStateMachine):
         """An immediate call on another model than one that had a deferred call."""
         self._play(Step("now", pending_model + offset), draw)
 
-    @precondition(lambda self: self.adapter.backend == "torch")
+    @precondition(lambda self: self.adapter.accumulates_gradients)
     @rule(model=st.integers(0, 2), draw=gradients())
     def backward(self, model: int, draw: Any) -> None:
         self._play(Step("backward", model), draw)
@@ -237,9 +241,9 @@ class DeferralMachine(RuleBasedStateMachine):
 
 @pytest.mark.clause("DF-5")
 @replays_counterexamples
-def test_df5_programs_state_machine(adapter, device, impl):
-    play_small_scope(adapter, impl, device)
+def test_df5_programs_state_machine(clause, adapter, device, impl):
+    play_small_scope(clause, adapter, impl, device)
     machine = type("DeferralMachine", (DeferralMachine,), {
-        "adapter": adapter, "impl": staticmethod(impl), "device": device,
+        "clause": clause, "adapter": adapter, "impl": staticmethod(impl), "device": device,
         REPRODUCE_ATTRIBUTE: recorded(test_df5_programs_state_machine)})
     run_state_machine_as_test(machine, settings=capped())

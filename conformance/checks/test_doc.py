@@ -18,51 +18,37 @@ from conformance.page_examples import EXAMPLES, LOSS_TOLERANCE
 from conformance.violation import ClauseViolation
 
 
-def _weights(model, backend: str) -> list:
-    if backend == "tf":
-        return [v.numpy().copy() for v in model.trainable_variables]
-    return [p.detach().cpu().numpy().copy() for p in model.parameters() if p.requires_grad]
-
-
 @pytest.mark.clause("DOC-1")
-def test_doc1_page_examples(adapter, device, impl):
+def test_doc1_page_examples(clause, adapter, device, impl):
     import reference
     backend = adapter.backend
     captured: dict = {}
 
     def update_model(model, gradients, defer=False, deferred=None):
-        captured["before"] = _weights(model, backend)
+        captured["before"] = adapter.trainable_values(model)
         captured["gradients"] = [None if g is None else np.asarray(g) for g in gradients]
         call_impl(impl, model, gradients, defer=defer, deferred=deferred)
-        captured["after"] = _weights(model, backend)
+        captured["after"] = adapter.trainable_values(model)
 
     fe = types.SimpleNamespace(build=reference.build, architecture=reference.architecture,
                                backend=types.SimpleNamespace(
                                    feed_forward=reference.backend.feed_forward,
                                    sparse_categorical_crossentropy=reference.backend.sparse_categorical_crossentropy,
                                    get_gradient=reference.backend.get_gradient, update_model=update_model))
-    namespace = {"fe": fe}
     # LeNet's initial weights decide the printed loss (computed before update_model runs): a fixed
     # seed makes the check deterministic instead of depending on the initialisation drawn.
-    if backend == "tf":
-        import tensorflow as tf
-        tf.keras.utils.set_random_seed(0)
-        namespace["tf"] = tf
-    else:
-        import torch
-        torch.manual_seed(0)
-        namespace["torch"] = torch
+    namespace = {"fe": fe, **adapter.page_namespace(seed=0)}
     example = EXAMPLES[backend]
     exec(compile(example, f"<update_model page, {backend} example>", "exec"), namespace)
-    loss = float(np.asarray(namespace["loss"].detach() if backend == "torch" else namespace["loss"]))
+    loss = adapter.scalar(namespace["loss"])
     counterexample = example.strip().splitlines()
     if abs(loss - math.log(10)) > LOSS_TOLERANCE:
-        raise ClauseViolation("DOC-1", f"loss {loss:.4f}, expected about ln 10 = 2.3026", counterexample)
+        raise ClauseViolation(clause, f"loss {loss:.4f}, expected about ln 10 = 2.3026", counterexample)
     if "after" not in captured:
-        raise ClauseViolation("DOC-1", "the example never called update_model", counterexample)
+        raise ClauseViolation(clause, "the example never called update_model", counterexample)
     unmoved = [i for i, (g, b, a) in enumerate(zip(captured["gradients"], captured["before"], captured["after"]))
                if g is not None and np.any(g != 0) and np.array_equal(a, b)]
     if unmoved:
-        raise ClauseViolation("DOC-1", f"weights {unmoved} got a non-zero gradient but did not change",
+        raise ClauseViolation(clause, f"weights {unmoved} got a non-zero gradient but did not change",
                               counterexample)
     count_example()

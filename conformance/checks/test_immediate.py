@@ -13,18 +13,18 @@ from conformance.strategies import optimizer_ids
 @pytest.mark.clause("IM-1")
 @capped()
 @given(data=st.data())
-def test_im1_one_step(adapter, device, impl, data):
-    immediate_updates("IM-1", adapter, impl, device, data, calls=data.draw(st.integers(1, 2), label="calls"),
+def test_im1_one_step(clause, adapter, device, impl, data):
+    immediate_updates(clause, adapter, impl, device, data, calls=data.draw(st.integers(1, 2), label="calls"),
                       zeros=True, optimizer_choices=optimizer_ids(adapter.backend))
 
 
 @pytest.mark.clause("IM-2")
 @capped()
 @given(data=st.data())
-def test_im2_adds_to_existing_grad(adapter, device, impl, data):
-    run = draw_run("IM-2", adapter, impl, device, data)
+def test_im2_adds_to_existing_grad(clause, adapter, device, impl, data):
+    run = draw_run(clause, adapter, impl, device, data)
     if data.draw(st.booleans(), label="caller's own backward() first"):
-        adapter.backward(run.pairs[0], draw_arrays(run, data, label="existing .grad"))
+        adapter.accumulate_gradients(run.pairs[0], draw_arrays(run, data, label="existing .grad"))
         run.note("(caller's backward() leaves .grad on every parameter)")
     for call in range(data.draw(st.integers(0, 2), label="deferred calls first")):
         run.update(0, draw_arrays(run, data, label=f"deferred gradients {call + 1}"), defer=True)
@@ -36,8 +36,8 @@ def test_im2_adds_to_existing_grad(adapter, device, impl, data):
 @pytest.mark.clause("IM-3")
 @capped()
 @given(data=st.data())
-def test_im3_pending_entry_consumed(adapter, device, impl, data):
-    run = draw_run("IM-3", adapter, impl, device, data)
+def test_im3_pending_entry_consumed(clause, adapter, device, impl, data):
+    run = draw_run(clause, adapter, impl, device, data)
     run.update(0, draw_arrays(run, data, label="deferred gradients"), defer=True)
     run.update(0, draw_arrays(run, data, label="immediate gradients"))
     if run.pairs[0].name in run.deferred:
@@ -51,8 +51,8 @@ def test_im3_pending_entry_consumed(adapter, device, impl, data):
 @pytest.mark.clause("IM-4")
 @capped()
 @given(data=st.data())
-def test_im4_other_entries_untouched(adapter, device, impl, data):
-    run = draw_run("IM-4", adapter, impl, device, data, models=2)
+def test_im4_other_entries_untouched(clause, adapter, device, impl, data):
+    run = draw_run(clause, adapter, impl, device, data, models=2)
     run.update(1, draw_arrays(run, data, 1, label="model 1 deferred gradients"), defer=True)
     if data.draw(st.booleans(), label="model 0 has a pending entry too"):
         run.update(0, draw_arrays(run, data, label="model 0 deferred gradients"), defer=True)
@@ -70,8 +70,8 @@ def test_im4_other_entries_untouched(adapter, device, impl, data):
 @pytest.mark.clause("IM-5")
 @capped()
 @given(data=st.data())
-def test_im5_deferred_not_touched(adapter, device, impl, data):
-    run = draw_run("IM-5", adapter, impl, device, data, models=2)
+def test_im5_deferred_not_touched(clause, adapter, device, impl, data):
+    run = draw_run(clause, adapter, impl, device, data, models=2)
     for index, call in data.draw(st.lists(st.tuples(st.integers(0, 1), st.integers(1, 9)), min_size=1,
                                           max_size=3), label="deferred calls first"):
         run.update(index, draw_arrays(run, data, index, label=f"deferred gradients {call}"), defer=True)

@@ -38,19 +38,15 @@ def _scaled_program(run: Run, data, scaled: bool, overflow: bool, deferral: bool
     count_example()
 
 
-_UNSCALE_VISIBLE = ("sgd", "sgd-momentum", "adagrad")
-
-
 def _visible(backend: str) -> list:
-    return [i for i in optimizer_ids(backend, scale_invariant=False) if i in _UNSCALE_VISIBLE] or \
-        optimizer_ids(backend, scale_invariant=False)
+    return optimizer_ids(backend, scale_invariant=False, unscale_visible=True)
 
 
 @pytest.mark.clause("MP-1")
 @capped()
 @given(data=st.data())
-def test_mp1_torch_gradscaler_unscales(adapter, device, impl, data):
-    run = draw_run("MP-1", adapter, impl, device, data, scalers=("enabled",),
+def test_mp1_torch_gradscaler_unscales(clause, adapter, device, impl, data):
+    run = draw_run(clause, adapter, impl, device, data, scalers=("enabled",),
                    optimizer_choices=_visible(adapter.backend))
     _scaled_program(run, data, scaled=True, overflow=False, deferral=True)
 
@@ -58,8 +54,8 @@ def test_mp1_torch_gradscaler_unscales(adapter, device, impl, data):
 @pytest.mark.clause("MP-2")
 @capped()
 @given(data=st.data())
-def test_mp2_torch_overflow_skips_and_backs_off(adapter, device, impl, data):
-    run = draw_run("MP-2", adapter, impl, device, data, scalers=("enabled",),
+def test_mp2_torch_overflow_skips_and_backs_off(clause, adapter, device, impl, data):
+    run = draw_run(clause, adapter, impl, device, data, scalers=("enabled",),
                    optimizer_choices=_visible(adapter.backend))
     # deferred calls too: an overflow in a deferred sum is skipped and backed off at the flush's step
     _scaled_program(run, data, scaled=True, overflow=True, deferral=True)
@@ -68,19 +64,18 @@ def test_mp2_torch_overflow_skips_and_backs_off(adapter, device, impl, data):
 @pytest.mark.clause("MP-3")
 @capped()
 @given(data=st.data())
-def test_mp3_tf_loss_scale_optimizer(adapter, device, impl, data):
-    from conformance.adapters.keras import keras_flavour
-    run = draw_run("MP-3", adapter, impl, device, data, scalers=("lso",), archs=("dense", "batchnorm"),
+def test_mp3_tf_loss_scale_optimizer(clause, adapter, device, impl, data):
+    run = draw_run(clause, adapter, impl, device, data, scalers=("lso",), archs=("dense", "batchnorm"),
                    optimizer_choices=_visible(adapter.backend))
-    scaled = keras_flavour() == "keras3"  # Keras 3 unscales inside; tf-keras expects unscaled gradients
-    run.note(f"({keras_flavour()}: gradients handed in {'scaled' if scaled else 'unscaled'})")
+    scaled = adapter.takes_scaled_gradients
+    run.note(f"({adapter.flavour}: gradients handed in {'scaled' if scaled else 'unscaled'})")
     _scaled_program(run, data, scaled=scaled, overflow=True, deferral=True)
 
 
 @pytest.mark.clause("MP-5")
 @capped()
 @given(data=st.data())
-def test_mp5_torch_disabled_scaler_is_none(adapter, device, impl, data):
-    run = draw_run("MP-5", adapter, impl, device, data, scalers=("disabled", "legacy"),
+def test_mp5_torch_disabled_scaler_is_none(clause, adapter, device, impl, data):
+    run = draw_run(clause, adapter, impl, device, data, scalers=("disabled", "legacy"),
                    optimizer_choices=_visible(adapter.backend))
     _scaled_program(run, data, scaled=False, overflow=False, deferral=True)
