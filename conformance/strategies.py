@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from conformance import optimizers
 from conformance.adapters.base import Arrays
-from conformance.model_specs import ARCHITECTURES, DTYPES, EMBEDDING_VOCAB, ModelRequest
+from conformance.model_specs import ARCHITECTURES, DTYPES, EMBEDDING_VOCAB, OPTIMIZER_PARAMS, ModelRequest
 
 SCALES: Tuple[float, ...] = (1.0, 0.5, 2.0, 4.0)
 #: Optimizers a structural check draws from (``OptimizerEntry.structural``), in table order.
@@ -37,16 +37,18 @@ def requests(backend: str, device: str = "cpu", archs: Sequence[str] = ARCHITECT
     """Model requests for ``backend`` (optimizers default to ``STRUCTURAL_OPTIMIZERS``): the first
     choice of each list is what shrinking aims at."""
     return _requests(backend, device, tuple(archs), tuple(optimizer_choices or STRUCTURAL_OPTIMIZERS),
-                     tuple(dtypes), tuple(scalers))
+                     tuple(dtypes), tuple(scalers), OPTIMIZER_PARAMS[backend])
 
 
 @functools.lru_cache(maxsize=None)
 def _requests(backend: str, device: str, archs: Tuple[str, ...], optimizer_choices: Tuple[str, ...],
-              dtypes: Tuple[str, ...], scalers: Tuple[Optional[str], ...]) -> st.SearchStrategy[ModelRequest]:
+              dtypes: Tuple[str, ...], scalers: Tuple[Optional[str], ...],
+              optimizer_params: Tuple[str, ...]) -> st.SearchStrategy[ModelRequest]:
     """Strategies are built once per distinct argument set: building them per example is costly."""
     return st.builds(ModelRequest, arch=st.sampled_from(list(archs)),
                      dtype=st.sampled_from(list(dtypes)), optimizer=st.sampled_from(optimizer_choices),
-                     scaler=st.sampled_from(list(scalers)), device=st.just(device))
+                     scaler=st.sampled_from(list(scalers)), device=st.just(device),
+                     optimizer_params=st.sampled_from(list(optimizer_params)))
 
 
 @dataclass(frozen=True)

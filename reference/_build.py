@@ -26,14 +26,15 @@ def build(model_fn: Callable[[], Any], optimizer_fn: OptimizerFn) -> Any:
     """Return ``model_fn()`` with ``current_optimizer`` and a unique ``model_name`` attached.
 
     ``optimizer_fn`` is an optimizer name (see ``_TORCH_OPTIMIZERS``) or a callable: with no
-    arguments for TensorFlow, with the parameters for torch. A torch optimizer gets ``scaler = None``.
+    arguments for TensorFlow, with every parameter of the model for torch (``model.parameters()``,
+    frozen ones included, as FastEstimator's ``fe.build``). A torch optimizer gets ``scaler = None``.
     """
     model = model_fn()
     backend = backend_of(model)
     if backend is None:
         raise ValueError(f"model_fn returned {type(model)!r}, neither a Keras model nor a torch module")
     if backend == "torch":
-        params = [p for p in model.parameters() if p.requires_grad]
+        params = list(model.parameters())  # every parameter, frozen ones included, as fe.build does
         if isinstance(optimizer_fn, str):
             import torch
             class_name, kwargs = _TORCH_OPTIMIZERS[optimizer_fn.lower()]

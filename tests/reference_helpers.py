@@ -734,8 +734,11 @@ def torch_module():
 
 def torch_net(optimizer: str = "sgd", *, dtype: str = "float32", bn: bool = False, frozen: bool = False,
               scaler: Optional[str] = None, scaler_attr: bool = True, device: str = "cpu",
-              name: str = "net") -> Any:
-    """Linear(3,4) [BatchNorm1d(4)] Linear(4,2), dyadic weights, ``current_optimizer`` attached."""
+              name: str = "net", over: str = "trainable") -> Any:
+    """Linear(3,4) [BatchNorm1d(4)] Linear(4,2), dyadic weights, ``current_optimizer`` attached,
+    built over the trainable parameters (``over="trainable"``), over ``model.parameters()`` as
+    ``fe.build`` does (``"all"``), or over every parameter in two groups, weights then the 1-d
+    ones (``"groups"``)."""
     torch = torch_module()
     layers = [torch.nn.Linear(3, 4)] + ([torch.nn.BatchNorm1d(4)] if bn else []) + [torch.nn.Linear(4, 2)]
     net = torch.nn.Sequential(*layers).to(dtype=getattr(torch, dtype), device=device)
@@ -744,7 +747,12 @@ def torch_net(optimizer: str = "sgd", *, dtype: str = "float32", bn: bool = Fals
             param.copy_(torch.as_tensor(value_pattern(tuple(param.shape), index, 0.125), dtype=param.dtype))
     if frozen:
         net[0].bias.requires_grad_(False)
-    params = [p for p in net.parameters() if p.requires_grad]
+    params: Any = [p for p in net.parameters() if p.requires_grad]
+    if over == "all":
+        params = list(net.parameters())
+    elif over == "groups":
+        params = [{"params": [p for p in net.parameters() if p.dim() > 1]},
+                  {"params": [p for p in net.parameters() if p.dim() <= 1]}]
     builders = {
         "sgd": lambda: torch.optim.SGD(params, lr=0.5),
         "momentum": lambda: torch.optim.SGD(params, lr=0.5, momentum=0.5),

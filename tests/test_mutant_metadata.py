@@ -57,6 +57,8 @@ S = _load_scenarios()
 # mutant -> scenarios on which it must differ from the reference. Each scenario must be tagged
 # with at least one clause of the mutant's VIOLATES (checked below).
 WITNESSES: Dict[str, Tuple[str, ...]] = {
+    "torch_pairs_optimizer_params": ("torch_param_groups",),
+    "torch_pairs_all_optimizer_params": ("torch_all_parameters",),
     "assert_current_optimizer": ("plain_object_ex1_optimized",),
     "defer_without_dict_allowed": ("torch_df6", "tf_df6"),
     "deferred_or_new_dict": ("torch_defer_empty_dict", "tf_defer_empty_dict"),

@@ -109,6 +109,27 @@ def layout(model: torch.nn.Module) -> Layout:
     return result
 
 
+def _optimizer(model: torch.nn.Module, request: ModelRequest) -> torch.optim.Optimizer:
+    """``request``'s optimizer over the parameters ``request.optimizer_params`` names
+    (``conformance.model_specs.OPTIMIZER_PARAMS``)."""
+    build = optimizers.get(request.optimizer).torch
+    if request.optimizer_params == "trainable":
+        return build(torch.optim, layout(model).trainable)
+    params = list(model.parameters())
+    if request.optimizer_params == "all":
+        return build(torch.optim, params)
+    if request.optimizer_params != "groups":
+        raise ValueError(f"unknown optimizer_params {request.optimizer_params!r}")
+    groups = [{"params": [p for p in params if p.dim() > 1]}, {"params": [p for p in params if p.dim() <= 1]}]
+    optimizer = build(torch.optim, [g for g in groups if g["params"]])
+    if len(optimizer.param_groups) == 2:
+        second = optimizer.param_groups[1]
+        second["lr"] = second["lr"] * 0.5
+        if "weight_decay" in second:
+            second["weight_decay"] = 0.0
+    return optimizer
+
+
 def _scaler(request: ModelRequest) -> Any:
     if request.scaler is None:
         return None
@@ -166,13 +187,12 @@ class TorchAdapter(Adapter):
 
     def _model(self, request: ModelRequest) -> torch.nn.Module:
         model = self.bare_model(request)
-        self._attach_optimizer(model, request, layout(model).trainable)
+        self._attach_optimizer(model, request)
         return model
 
     @staticmethod
-    def _attach_optimizer(model: torch.nn.Module, request: ModelRequest,
-                          params: List[torch.nn.Parameter]) -> None:
-        optimizer = optimizers.get(request.optimizer).torch(torch.optim, params)
+    def _attach_optimizer(model: torch.nn.Module, request: ModelRequest) -> None:
+        optimizer = _optimizer(model, request)
         optimizer.scaler = _scaler(request)
         model.current_optimizer = optimizer
 
@@ -200,7 +220,7 @@ class TorchAdapter(Adapter):
                         b.copy_(torch.as_tensor(rng.uniform(0.5, 1.5, tuple(b.shape))))
                     else:
                         b.zero_()
-            self._attach_optimizer(model, pair.request, parts.trainable)
+            self._attach_optimizer(model, pair.request)
 
     def trainable_shapes(self, pair: Pair) -> List[Tuple[int, ...]]:
         parts = layout(pair.model)

@@ -357,6 +357,22 @@ def torch_pairing(target: Target) -> Observation:
     return {"call": outcome(lambda: target.update_model(net, torch_grads(net))), "state": torch_state(net)}
 
 
+@scenario(("CC-2", "CC-3"), ("torch",))
+def torch_param_groups(target: Target) -> Observation:
+    """An optimizer over two param groups (weights, then biases): gradients still pair with the
+    trainable parameters in ``parameters()`` order, not in the optimizer's order."""
+    net = torch_net("sgd", over="groups")
+    return {"call": outcome(lambda: target.update_model(net, torch_grads(net))), "state": torch_state(net)}
+
+
+@scenario(("CC-2", "CC-3"), ("torch",))
+def torch_all_parameters(target: Target) -> Observation:
+    """An optimizer over ``model.parameters()`` (``fe.build``), one of them frozen: the frozen one
+    takes no gradient and stays."""
+    net = torch_net("momentum", frozen=True, over="all")
+    return {"call": outcome(lambda: target.update_model(net, torch_grads(net))), "state": torch_state(net)}
+
+
 @scenario(("CC-6",), ("torch",))
 def torch_none_gradient(target: Target) -> Observation:
     """Momentum, then a ``None`` gradient: that parameter must not move."""
