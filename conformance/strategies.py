@@ -53,36 +53,55 @@ def _requests(backend: str, device: str, archs: Tuple[str, ...], optimizer_choic
 
 @dataclass(frozen=True)
 class GradientDraw:
-    """A reproducible gradient list: NumPy normal(0, scale) from ``seed``; ``none`` positions are None."""
+    """A reproducible gradient list: NumPy normal(0, scale) from ``seed``; ``none`` positions are None,
+    ``zero`` positions exactly 0 (a branch that did not reach the loss), and the ``zero_rows`` rows
+    of every tensor of two or more dimensions exactly 0 (embedding rows that were not looked up)."""
     seed: int
     scale: float
     none: Tuple[int, ...] = ()
+    zero: Tuple[int, ...] = ()
+    zero_rows: Tuple[int, ...] = ()
 
     def arrays(self, shapes: Sequence[Tuple[int, ...]], dtype: str) -> Arrays:
         rng = np.random.default_rng(self.seed)
         out: Arrays = []
         for i, shape in enumerate(shapes):
             value = rng.normal(0.0, self.scale, shape).astype(dtype)
+            if i in self.zero:
+                value[...] = 0
+            elif self.zero_rows and len(shape) >= 2:
+                value[[r for r in self.zero_rows if r < shape[0]]] = 0
             out.append(None if i in self.none else value)
         return out
 
     def __str__(self) -> str:
         none = f", None at {list(self.none)}" if self.none else ""
+        zero = f", exactly 0 at {list(self.zero)}" if self.zero else ""
+        rows = f", rows {list(self.zero_rows)} exactly 0" if self.zero_rows else ""
         if self.scale == 0:
             return f"all zeros{none}"
-        return f"normal(0, {self.scale:g}) from seed {self.seed}{none}"
+        return f"normal(0, {self.scale:g}) from seed {self.seed}{none}{zero}{rows}"
+
+
+def _positions(max_size: int) -> st.SearchStrategy[Tuple[int, ...]]:
+    """Sorted distinct indices below 4, at most ``max_size`` of them (the empty tuple shrinks first)."""
+    if max_size == 0:
+        return st.just(())
+    return st.lists(st.integers(0, 3), max_size=max_size, unique=True).map(lambda xs: tuple(sorted(xs)))
 
 
 @functools.lru_cache(maxsize=None)
-def gradients(max_none: int = 0, zeros: bool = False) -> st.SearchStrategy[GradientDraw]:
+def gradients(max_none: int = 0, zeros: bool = False, zero_parts: bool = False) -> st.SearchStrategy[GradientDraw]:
     """Gradient draws; with ``max_none`` > 0 some positions (indices < 4) become ``None``. With
     ``zeros``, one draw in five is a call whose every gradient is exactly 0, as training gives when
     no loss term reached the model: such a step still advances ``iterations`` and decays stateful
-    optimizers' slots, so skipping it is a fault."""
-    none = st.just(()) if max_none == 0 else st.lists(st.integers(0, 3), max_size=max_none,
-                                                      unique=True).map(lambda xs: tuple(sorted(xs)))
+    optimizers' slots, so skipping it is a fault. With ``zero_parts``, whole tensors (up to two) and
+    rows (up to two) may be exactly 0 beside the others' visible values: with momentum, Adam or weight
+    decay such a variable still moves, so an implementation that drops it is caught."""
     scales = SCALES + ((0.0,) if zeros else ())
-    return st.builds(GradientDraw, seed=st.integers(0, 2 ** 16), scale=st.sampled_from(scales), none=none)
+    parts = _positions(2 if zero_parts else 0)
+    return st.builds(GradientDraw, seed=st.integers(0, 2 ** 16), scale=st.sampled_from(scales),
+                     none=_positions(max_none), zero=parts, zero_rows=parts)
 
 
 @functools.lru_cache(maxsize=None)

@@ -22,19 +22,21 @@ def draw_run(clause_id: str, adapter: Adapter, impl: Callable[..., Any], device:
 
 
 def draw_arrays(run: Run, data: Any, index: int = 0, label: str = "gradients", max_none: int = 0,
-                zeros: bool = False) -> list:
-    draw = data.draw(gradients(max_none=max_none, zeros=zeros), label=label)
+                zeros: bool = False, zero_parts: bool = False) -> list:
+    draw = data.draw(gradients(max_none=max_none, zeros=zeros, zero_parts=zero_parts), label=label)
     return draw.arrays(run.shapes(index), run.pairs[index].request.dtype)
 
 
 def immediate_updates(clause_id: str, adapter: Adapter, impl: Callable[..., Any], device: str,
-                      data: Any, calls: int = 1, zeros: bool = False, **request_kwargs: Any) -> Run:
+                      data: Any, calls: int = 1, zeros: bool = False, zero_parts: bool = False,
+                      **request_kwargs: Any) -> Run:
     """``calls`` immediate updates on one drawn model; after each, the model must equal its twin.
     Each call is made either with ``defer=False, deferred={}`` or as the page makes it,
-    ``update_model(model, gradients)``; ``zeros``: a call's gradients may all be exactly 0."""
+    ``update_model(model, gradients)``; ``zeros``: a call's gradients may all be exactly 0;
+    ``zero_parts``: some tensors and rows may be exactly 0 (``strategies.gradients``)."""
     run = draw_run(clause_id, adapter, impl, device, data, **request_kwargs)
     for call in range(1, calls + 1):
-        arrays = draw_arrays(run, data, label=f"gradients {call}", zeros=zeros)
+        arrays = draw_arrays(run, data, label=f"gradients {call}", zeros=zeros, zero_parts=zero_parts)
         run.update(0, arrays, defaults=data.draw(st.booleans(), label=f"call {call} as update_model(model, gradients)"))
         run.expect_twin(f"after immediate call {call}")
     count_example()

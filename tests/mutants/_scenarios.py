@@ -373,6 +373,18 @@ def torch_all_parameters(target: Target) -> Observation:
     return {"call": outcome(lambda: target.update_model(net, torch_grads(net))), "state": torch_state(net)}
 
 
+@scenario(("IM-1",), ("torch",))
+def torch_zero_gradient(target: Target) -> Observation:
+    """Momentum, then a call whose first gradient is exactly 0: that parameter still moves."""
+    net, steps = torch_net("momentum"), []
+    for k, zero_first in ((1.0, False), (2.0, True)):
+        gradients = torch_grads(net, k)
+        if zero_first:
+            gradients[0] = gradients[0] * 0
+        steps.append({"call": outcome(lambda: target.update_model(net, gradients)), "state": torch_state(net)})
+    return steps
+
+
 @scenario(("CC-6",), ("torch",))
 def torch_none_gradient(target: Target) -> Observation:
     """Momentum, then a ``None`` gradient: that parameter must not move."""
@@ -488,6 +500,18 @@ def tf_immediate_with_pending(target: Target) -> Observation:
     observed["flush"] = flush(deferred)
     observed["after_flush"] = tf_state(net)
     return observed
+
+
+@scenario(("IM-1",), ("tf",))
+def tf_zero_gradient(target: Target) -> Observation:
+    """Momentum, then a call whose first gradient is exactly 0: that variable still moves."""
+    net, steps = tf_net("momentum"), []
+    for k, zero_first in ((1.0, False), (2.0, True)):
+        gradients = tf_grads(net, k)
+        if zero_first:
+            gradients[0] = gradients[0] * 0
+        steps.append({"call": outcome(lambda: target.update_model(net, gradients)), "state": tf_state(net)})
+    return steps
 
 
 @scenario(("CC-2", "CC-3"), ("tf",))
