@@ -52,8 +52,10 @@ CLAUSES: Tuple[Clause, ...] = (
     _c("CC-1", "core", "returns None",
        "`update_model(model, gradients, defer=False, deferred=None)` returns `None`."),
     _c("CC-2", "core", "gradients pair positionally",
-       "`gradients` pairs positionally with the trainable variables: TF `model.trainable_variables`; "
-       "torch `[p for p in model.parameters() if p.requires_grad]`."),
+       "`gradients` pairs positionally with the trainable variables at call time: TF "
+       "`model.trainable_variables`; torch `[p for p in model.parameters() if p.requires_grad]`, whatever "
+       "the optimizer holds (`model.parameters()` as `fe.build` gives it, several param groups). "
+       "Trainability may change between calls (progressive unfreezing, a GAN's discriminator toggles)."),
     _c("CC-3", "core", "only trainable variables change",
        "Frozen layers / `requires_grad=False` params, non-trainable variables (BatchNorm statistics) and "
        "buffers stay bit-for-bit equal."),
@@ -97,13 +99,15 @@ CLAUSES: Tuple[Clause, ...] = (
     _c("DF-4", "core", "torch: accumulate now, one callable steps on the sum",
        "torch: the gradients are accumulated into `.grad` at call time; `deferred[model_name]` becomes a "
        "list of exactly one callable (replacing any earlier one) that applies one step with the accumulated "
-       "sum and clears `.grad`.", TORCH),
+       "sum and clears `.grad`. Freezing a parameter that holds an accumulated gradient (a pending deferred "
+       "update, the caller's own `backward()`) is outside the contract: torch's optimizers step every "
+       "parameter that holds a gradient, whatever its `requires_grad`; unfreezing is inside it.", TORCH),
     _c("DF-5", "core", "programs of calls (state machine)",
        "For any program of deferred and immediate calls over one or more models sharing one `deferred` "
        "dict, with flushes, the final weights equal the expected ones. Checked on every program of at most "
        "3 steps over at most 3 models first (a dense Adam model each; at every seed), then on programs a "
        "state machine draws (dense models, SGD, momentum or Adam, float32 or float64, with or without "
-       "loss scaling)."),
+       "loss scaling, layers frozen and unfrozen between calls)."),
     _c("DF-6", "strict", "defer=True without a dict raises",
        "`defer=True` with `deferred=None` raises `ValueError` or `TypeError` and changes nothing."),
     _c("EX-1", "core", "no current_optimizer: AssertionError first",

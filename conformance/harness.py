@@ -99,6 +99,13 @@ class Run:
             self.adapter.twin_update(pair, twin_arrays, defer, self.twin_deferred)
         return result
 
+    def set_trainable(self, index: int, layer: int, trainable: bool) -> None:
+        """Freeze or unfreeze ``layer`` of model ``index`` (and of its twin), as a caller does between
+        calls (progressive unfreezing, a GAN's discriminator toggles)."""
+        pair = self.pairs[index]
+        self.note(f"(the caller {'unfreezes' if trainable else 'freezes'} layer {layer} of {pair.name})")
+        self.adapter.set_trainable(pair, layer, trainable)
+
     def flush(self) -> None:
         """Call every deferred callable (dict order, then list order), then clear both dicts."""
         self.note(f"flush {self.deferred_text()}")

@@ -375,3 +375,58 @@ def test_run_without_twins_updates_only_the_model(adapters: Dict[str, Adapter], 
     with pytest.raises(RuntimeError, match="no twins"):
         run.expect_twin("after the calls")
     assert [(r["twins"], [op[0] for op in r["ops"]]) for r in workload._runs] == [(False, ["update", "update", "flush"])]
+
+
+# -- trainability that changes between calls ----------------------------------------------------
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_reset_restores_the_trainability_the_request_builds(adapters: Dict[str, Adapter], backend: str) -> None:
+    adapter = adapters[backend]
+    pair = _pair(adapter, "frozen", "sgd-momentum", seed=3, index=21)
+    built, shapes = adapter.layers_trainable(pair), adapter.trainable_shapes(pair)
+    assert built == [False, True], built  # the frozen architecture: first layer frozen
+    adapter.set_trainable(pair, 1, False)
+    assert adapter.layers_trainable(pair) == [False, False]
+    assert adapter.trainable_shapes(pair) == []
+    again = _pair(adapter, "frozen", "sgd-momentum", seed=3, index=21)
+    assert again.model is pair.model and adapter.layers_trainable(again) == built
+    assert adapter.trainable_shapes(again) == shapes
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_changed_trainability_pairs_at_call_time_on_model_and_twin(adapters: Dict[str, Adapter],
+                                                                     backend: str) -> None:
+    """Freeze, call, unfreeze, call: the reference's model equals the adapter's twin after each."""
+    adapter = adapters[backend]
+    pair = _pair(adapter, "dense", "sgd-momentum", seed=4, index=22)
+    for step, (layer, trainable) in enumerate(((0, False), (0, True)), start=1):
+        assert adapter.may_set_trainable(pair, layer, trainable)
+        adapter.set_trainable(pair, layer, trainable)
+        arrays = GradientDraw(seed=step, scale=1.0).arrays(adapter.trainable_shapes(pair), "float32")
+        _step(adapter, pair, arrays)
+        model, twin = adapter.snapshot(pair.model), adapter.snapshot(pair.twin)
+        assert not compare_lists("weights", model.weights, twin.weights)
+        assert not compare_lists("frozen", model.frozen, twin.frozen)
+
+
+def test_torch_never_freezes_a_layer_that_holds_an_accumulated_gradient(adapters: Dict[str, Adapter]) -> None:
+    """DF-4: freezing a parameter with a pending gradient is outside the contract, so the suite
+    never does it; unfreezing is always allowed."""
+    adapter = adapters["torch"]
+    pair = _pair(adapter, "frozen", "sgd", seed=5, index=23)
+    assert adapter.may_set_trainable(pair, 1, False)
+    adapter.accumulate_gradients(pair, GradientDraw(seed=1, scale=1.0).arrays(adapter.trainable_shapes(pair),
+                                                                             "float32"))
+    assert not adapter.may_set_trainable(pair, 1, False)
+    assert adapter.may_set_trainable(pair, 0, True)
+
+
+def test_keras_unfreezes_only_what_its_optimizer_was_built_with(adapters: Dict[str, Adapter]) -> None:
+    """Keras optimizers refuse variables they were not built with: a layer frozen when the optimizer
+    was built stays frozen; one frozen later may be unfrozen again."""
+    adapter = adapters["tf"]
+    pair = _pair(adapter, "frozen", "sgd", seed=6, index=24)
+    assert not adapter.may_set_trainable(pair, 0, True)
+    adapter.set_trainable(pair, 1, False)
+    assert adapter.may_set_trainable(pair, 1, True)
+    fresh = adapter.pair(ModelRequest(arch="dense", optimizer="sgd"), 6, index=25, fresh=True)
+    assert not adapter.may_set_trainable(fresh, 0, False)  # its optimizer is built by the first call

@@ -131,6 +131,22 @@ class Adapter(abc.ABC):
     def trainable_shapes(self, pair: Pair) -> List[Tuple[int, ...]]:
         """Canonical shapes of the trainable variables, in contract order."""
 
+    # -- trainability --------------------------------------------------------------------
+    @abc.abstractmethod
+    def layers_trainable(self, pair: Pair) -> List[bool]:
+        """For each layer that owns weights, in model order: whether it is trainable now."""
+
+    @abc.abstractmethod
+    def may_set_trainable(self, pair: Pair, layer: int, trainable: bool) -> bool:
+        """Whether the suite may make ``layer`` (an index into :meth:`layers_trainable`) trainable
+        or frozen now, as a caller would between calls: the framework allows it and the contract
+        speaks of what follows (the adapter's docstring says what each framework refuses)."""
+
+    @abc.abstractmethod
+    def set_trainable(self, pair: Pair, layer: int, trainable: bool) -> None:
+        """Make ``layer`` of the model and of its twin trainable or frozen. A reset restores the
+        trainability the request builds."""
+
     def sparse_index(self, pair: Pair) -> Optional[int]:
         """Index of the trainable variable whose TF gradient is naturally ``IndexedSlices``."""
         return None

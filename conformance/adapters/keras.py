@@ -131,11 +131,15 @@ class KerasAdapter(Adapter):
         key = (request.arch, request.dtype, request.device, index)
         if fresh or key not in self._models:
             model, twin = (keras.Sequential(_layers(request.arch, request.dtype)) for _ in range(2))
+            for built in (model, twin):
+                built.built_trainable = [layer.trainable for layer in built.layers]  # restored at reset
             self._names += 1
             model.model_name = twin.model_name = f"tf_{request.arch}_{self._names}"
             if fresh:
                 return model, twin
             self._models[key] = (model, twin)
+        for model in self._models[key]:  # another request's example may have changed it
+            _restore_trainability(model)
         return self._models[key]
 
     def _build(self, request: ModelRequest, index: int, prebuild: bool) -> Pair:
@@ -166,6 +170,8 @@ class KerasAdapter(Adapter):
     def _reset(self, pair: Pair, seed: int, fresh: bool) -> None:
         pair.model.current_optimizer = pair.optimizer
         pair.twin.current_optimizer = pair.twin_optimizer
+        for model in (pair.model, pair.twin):
+            _restore_trainability(model)
         values: List[np.ndarray] = []
         for model in (pair.model, pair.twin):
             model_rng = np.random.default_rng(seed)
@@ -185,6 +191,23 @@ class KerasAdapter(Adapter):
 
     def trainable_shapes(self, pair: Pair) -> List[Tuple[int, ...]]:
         return [tuple(v.shape) for v in pair.model.trainable_variables]
+
+    def layers_trainable(self, pair: Pair) -> List[bool]:
+        return [layer.trainable for layer in _weighted_layers(pair.model)]
+
+    def may_set_trainable(self, pair: Pair, layer: int, trainable: bool) -> bool:
+        """Keras optimizers refuse variables they were not built with (Keras 3 raises; tf-keras
+        has no slots for them), so a layer is made trainable again only if it was trainable when
+        the optimizers were built; a fresh pair's optimizer, built by the implementation's first
+        call, is left alone. Freezing is always allowed: a deferred update keeps the variables it
+        was given at call time."""
+        if pair.initial_optimizer_state is None:
+            return False
+        return not trainable or pair.model.built_trainable[pair.model.layers.index(_weighted_layers(pair.model)[layer])]
+
+    def set_trainable(self, pair: Pair, layer: int, trainable: bool) -> None:
+        for model in (pair.model, pair.twin):
+            _weighted_layers(model)[layer].trainable = trainable
 
     def sparse_index(self, pair: Pair) -> Optional[int]:
         return 0 if pair.request.arch == "embedding" else None
@@ -213,14 +236,15 @@ class KerasAdapter(Adapter):
         optimizer = twin.current_optimizer
         present = tuple(a is not None for a in arrays)
         variables = [v for v, p in zip(twin.trainable_variables, present) if p]
+        key = (present, tuple(id(v) for v in variables))  # a compiled update holds its variables
         grads = [tf.constant(a, dtype=v.dtype) for a, v in zip(arrays, twin.trainable_variables) if a is not None]
         compiled = getattr(pair, "compiled_twin_apply", None)
-        if compiled is not None and present not in compiled:
-            uses = pair.twin_apply_uses[present] = pair.twin_apply_uses.get(present, 0) + 1
+        if compiled is not None and key not in compiled:
+            uses = pair.twin_apply_uses[key] = pair.twin_apply_uses.get(key, 0) + 1
             if uses >= COMPILE_TWIN_AFTER_USES:
                 # the eager update within the twin tolerance (docs/framework-facts.md, F2), far cheaper
-                compiled[present] = tf.function(lambda g: optimizer.apply_gradients(zip(g, variables)))
-        function = compiled.get(present) if compiled is not None else None
+                compiled[key] = tf.function(lambda g: optimizer.apply_gradients(zip(g, variables)))
+        function = compiled.get(key) if compiled is not None else None
 
         def step() -> None:
             if not grads:
@@ -279,6 +303,17 @@ class KerasAdapter(Adapter):
             scale=None if scale is None else float(tf.convert_to_tensor(scale).numpy()),
             devices=sorted({_device_kind(_variable_device(v)) for v in model.variables}),
         )
+
+
+def _restore_trainability(model: Any) -> None:
+    """Every layer trainable or frozen as the request built it."""
+    for layer, trainable in zip(model.layers, model.built_trainable):
+        layer.trainable = trainable
+
+
+def _weighted_layers(model: Any) -> List[Any]:
+    """The model's layers that own weights, in model order."""
+    return [layer for layer in model.layers if layer.weights]
 
 
 def _variable_device(variable: Any) -> str:

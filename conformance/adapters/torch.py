@@ -109,6 +109,12 @@ def layout(model: torch.nn.Module) -> Layout:
     return result
 
 
+def _layer_parameters(model: torch.nn.Module) -> List[List[torch.nn.Parameter]]:
+    """The parameters of each module that owns some, in ``parameters()`` order."""
+    return [[p for p in m._parameters.values() if p is not None] for m in model.modules()
+            if any(p is not None for p in m._parameters.values())]
+
+
 def _optimizer(model: torch.nn.Module, request: ModelRequest) -> torch.optim.Optimizer:
     """``request``'s optimizer over the parameters ``request.optimizer_params`` names
     (``conformance.model_specs.OPTIMIZER_PARAMS``)."""
@@ -187,6 +193,7 @@ class TorchAdapter(Adapter):
 
     def _model(self, request: ModelRequest) -> torch.nn.Module:
         model = self.bare_model(request)
+        model.built_requires_grad = [p.requires_grad for p in model.parameters()]  # restored at reset
         self._attach_optimizer(model, request)
         return model
 
@@ -206,6 +213,8 @@ class TorchAdapter(Adapter):
 
     def _reset(self, pair: Pair, seed: int, fresh: bool) -> None:
         for model in (pair.model, pair.twin):
+            for p, requires_grad in zip(model.parameters(), model.built_requires_grad):
+                p.requires_grad_(requires_grad)
             rng = np.random.default_rng(seed)
             parts = layout(model)
             with torch.no_grad():
@@ -225,6 +234,23 @@ class TorchAdapter(Adapter):
     def trainable_shapes(self, pair: Pair) -> List[Tuple[int, ...]]:
         parts = layout(pair.model)
         return [canonical_shape(p.shape, kind) for p, kind in zip(parts.trainable, parts.kinds)]
+
+    def layers_trainable(self, pair: Pair) -> List[bool]:
+        return [all(p.requires_grad for p in own) for own in _layer_parameters(pair.model)]
+
+    def may_set_trainable(self, pair: Pair, layer: int, trainable: bool) -> bool:
+        """Unfreezing is always allowed (a parameter the optimizer does not hold then gets its
+        gradient but no step, on the model and on its twin alike). Freezing is not while the layer
+        holds an accumulated gradient (a pending deferred update, the caller's own ``backward()``):
+        torch's optimizers step every parameter that holds a gradient, whatever its
+        ``requires_grad``, and the contract leaves that case open (DF-4)."""
+        own = _layer_parameters(pair.model)[layer]
+        return trainable or all(p.grad is None for p in own)
+
+    def set_trainable(self, pair: Pair, layer: int, trainable: bool) -> None:
+        for model in (pair.model, pair.twin):
+            for p in _layer_parameters(model)[layer]:
+                p.requires_grad_(trainable)
 
     def sparse_index(self, pair: Pair) -> Optional[int]:
         return 0 if pair.request.arch == "embedding" else None

@@ -27,15 +27,35 @@ def draw_arrays(run: Run, data: Any, index: int = 0, label: str = "gradients", m
     return draw.arrays(run.shapes(index), run.pairs[index].request.dtype)
 
 
+def trainability_changes(run: Run, index: int = 0) -> List[Tuple[int, bool]]:
+    """The (layer, trainable) changes the adapter allows on model ``index`` now."""
+    pair = run.pairs[index]
+    return [(layer, not now) for layer, now in enumerate(run.adapter.layers_trainable(pair))
+            if run.adapter.may_set_trainable(pair, layer, not now)]
+
+
+def maybe_change_trainability(run: Run, data: Any, index: int = 0, label: str = "trainability") -> None:
+    """Perhaps freeze or unfreeze one layer of model ``index``, as a caller does between calls
+    (no change is what shrinking aims at)."""
+    change = data.draw(st.sampled_from([None] + trainability_changes(run, index)), label=label)
+    if change is not None:
+        run.set_trainable(index, *change)
+
+
 def immediate_updates(clause_id: str, adapter: Adapter, impl: Callable[..., Any], device: str,
                       data: Any, calls: int = 1, zeros: bool = False, zero_parts: bool = False,
-                      **request_kwargs: Any) -> Run:
+                      trainability: bool = False, **request_kwargs: Any) -> Run:
     """``calls`` immediate updates on one drawn model; after each, the model must equal its twin.
     Each call is made either with ``defer=False, deferred={}`` or as the page makes it,
     ``update_model(model, gradients)``; ``zeros``: a call's gradients may all be exactly 0;
-    ``zero_parts``: some tensors and rows may be exactly 0 (``strategies.gradients``)."""
+    ``zero_parts``: some tensors and rows may be exactly 0 (``strategies.gradients``);
+    ``trainability``: before each call after the first a layer may be frozen or unfrozen, and the
+    gradients pair with the variables trainable at that call (after a first call, so that an
+    implementation that keeps what it saw then fails within the example, not by an earlier one)."""
     run = draw_run(clause_id, adapter, impl, device, data, **request_kwargs)
     for call in range(1, calls + 1):
+        if trainability and call > 1:
+            maybe_change_trainability(run, data, label=f"trainability before call {call}")
         arrays = draw_arrays(run, data, label=f"gradients {call}", zeros=zeros, zero_parts=zero_parts)
         run.update(0, arrays, defaults=data.draw(st.booleans(), label=f"call {call} as update_model(model, gradients)"))
         run.expect_twin(f"after immediate call {call}")

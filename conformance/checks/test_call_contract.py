@@ -69,14 +69,16 @@ def test_cc1_returns_none(clause, adapter, device, impl, data):
 @given(data=st.data())
 def test_cc2_positional_pairing(clause, adapter, device, impl, data):
     immediate_updates(clause, adapter, impl, device, data, archs=("dense", "conv", "batchnorm", "frozen"),
-                      zero_parts=True, optimizer_choices=optimizer_ids(adapter.backend, stateful=False))
+                      calls=data.draw(st.integers(1, 2), label="calls"), zero_parts=True, trainability=True,
+                      optimizer_choices=optimizer_ids(adapter.backend, stateful=False))
 
 
 @pytest.mark.clause("CC-3")
 @capped()
 @given(data=st.data())
 def test_cc3_only_trainables_change(clause, adapter, device, impl, data):
-    run = immediate_updates(clause, adapter, impl, device, data, archs=("frozen", "batchnorm"), zero_parts=True)
+    run = immediate_updates(clause, adapter, impl, device, data, archs=("frozen", "batchnorm"),
+                            calls=data.draw(st.integers(1, 2), label="calls"), zero_parts=True, trainability=True)
     del run
 
 

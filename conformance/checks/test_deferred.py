@@ -11,7 +11,7 @@ from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, inva
                                  run_state_machine_as_test)
 
 from conformance.checks.scenarios import (deferred_state, draw_arrays, draw_run, expect_raise,
-                                          raw_call)
+                                          raw_call, trainability_changes)
 from conformance.checks.support import capped, count_example
 from conformance.harness import Run
 from conformance.model_specs import ModelRequest
@@ -162,10 +162,6 @@ def play_small_scope(clause: str, adapter: Any, impl: Any, device: str) -> None:
         count_example()
 
 
-#: The loss scaling a DF-5 program's models may carry: Keras' LossScaleOptimizer, torch's GradScaler.
-LOSS_SCALER = {"tf": "lso", "torch": "enabled"}
-
-
 class DeferralMachine(RuleBasedStateMachine):
     """DF-5: several models share one ``deferred`` dict; any program of deferred and immediate calls,
     caller ``backward()``s and flushes must leave every model equal to its twin.
@@ -190,7 +186,7 @@ class DeferralMachine(RuleBasedStateMachine):
                 optimizer=st.sampled_from(["sgd", "sgd-momentum", "adam"]),
                 dtype=st.sampled_from(["float32", "float64"]), loss_scaled=st.booleans())
     def build(self, models: int, seed: int, optimizer: str, dtype: str, loss_scaled: bool) -> None:
-        scaler = LOSS_SCALER[self.adapter.backend] if loss_scaled else None
+        scaler = self.adapter.loss_scaler if loss_scaled else None
         request = ModelRequest(arch="dense", dtype=dtype, optimizer=optimizer, scaler=scaler, device=self.device)
         self.run = Run(self.clause, self.adapter, self.impl, [request] * models, seed)
 
@@ -224,6 +220,15 @@ class DeferralMachine(RuleBasedStateMachine):
     @rule()
     def flush(self) -> None:
         self._play(Step("flush"), None)
+
+    @rule(model=st.integers(0, 2), change=st.integers(0, 7))
+    def change_trainability(self, model: int, change: int) -> None:
+        """Freeze or unfreeze a layer between calls, pending deferred updates or not (as far as the
+        adapter allows: ``Adapter.may_set_trainable``)."""
+        index = model % len(self.run.pairs)
+        allowed = trainability_changes(self.run, index)
+        if allowed:
+            self.run.set_trainable(index, *allowed[change % len(allowed)])
 
     @invariant()
     def matches_twin(self) -> None:

@@ -385,6 +385,18 @@ def torch_zero_gradient(target: Target) -> Observation:
     return steps
 
 
+@scenario(("CC-2", "CC-3"), ("torch",))
+def torch_trainability_changes(target: Target) -> Observation:
+    """Momentum; a call; the first layer frozen; a call; the first layer unfrozen; a call: each
+    call's gradients pair with the parameters trainable then."""
+    net, steps = torch_net("momentum", over="all"), []
+    for trainable in (True, False, True):
+        net[0].requires_grad_(trainable)
+        gradients = torch_grads(net)
+        steps.append({"call": outcome(lambda: target.update_model(net, gradients)), "state": torch_state(net)})
+    return steps
+
+
 @scenario(("CC-6",), ("torch",))
 def torch_none_gradient(target: Target) -> Observation:
     """Momentum, then a ``None`` gradient: that parameter must not move."""
@@ -510,6 +522,19 @@ def tf_zero_gradient(target: Target) -> Observation:
         gradients = tf_grads(net, k)
         if zero_first:
             gradients[0] = gradients[0] * 0
+        steps.append({"call": outcome(lambda: target.update_model(net, gradients)), "state": tf_state(net)})
+    return steps
+
+
+@scenario(("CC-2", "CC-3"), ("tf",))
+def tf_trainability_changes(target: Target) -> Observation:
+    """Momentum; a call; the first layer frozen; a call; unfrozen again; a call: each call's
+    gradients pair with the variables trainable then."""
+    net, steps = tf_net("momentum"), []
+    net.current_optimizer.build(net.trainable_variables)
+    for trainable in (True, False, True):
+        net.layers[0].trainable = trainable
+        gradients = tf_grads(net)
         steps.append({"call": outcome(lambda: target.update_model(net, gradients)), "state": tf_state(net)})
     return steps
 
