@@ -23,6 +23,51 @@ EMBEDDING_VOCAB = 6
 OPTIMIZER_PARAMS = {"tf": ("trainable",), "torch": ("trainable", "all", "groups")}
 
 
+#: Input width of each stem of a :class:`Structure`, given its ``stem_width``: a vector of 3 values;
+#: a 4x4x1 image through ``Conv2D(stem_width, 3)`` and a flatten; 2 token ids through
+#: ``Embedding(EMBEDDING_VOCAB, stem_width)`` and a flatten.
+STEMS = {"vector": lambda width: 3, "image": lambda width: 4 * width, "tokens": lambda width: 2 * width}
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer of a :class:`Structure`'s body: ``"dense"`` (``width`` units) or ``"batchnorm"``.
+    ``frozen``: not trainable. ``shared``: a dense layer applied twice in a row, whose weights the
+    model lists once (its width equals its input's)."""
+    kind: str = "dense"
+    width: int = 2
+    frozen: bool = False
+    shared: bool = False
+
+    def __str__(self) -> str:
+        text = f"dense {self.width}" if self.kind == "dense" else "batchnorm"
+        return text + (" applied twice (shared)" if self.shared else "") + (" frozen" if self.frozen else "")
+
+
+@dataclass(frozen=True)
+class Structure:
+    """A model as users build them, the same on Keras 3, Keras 2 and torch (trainable variables of
+    the same shapes in the same order): a stem (``STEMS``; its weights frozen or not), then the body's
+    layers, of which ``layers[nested[0]:nested[1]]`` (when not empty) form a nested sub-model (a Keras
+    ``Sequential`` used as a layer, a torch ``Sequential`` inside the model), frozen as a whole when
+    ``nested_frozen``."""
+    stem: str = "vector"
+    stem_width: int = 2
+    stem_frozen: bool = False
+    layers: Tuple[Layer, ...] = (Layer(),)
+    nested: Tuple[int, int] = (0, 0)
+    nested_frozen: bool = False
+
+    def __str__(self) -> str:
+        stem = {"vector": "3 inputs", "image": f"4x4 image, conv {self.stem_width}",
+                "tokens": f"2 tokens, embedding {self.stem_width}"}[self.stem]
+        stem += " (frozen)" if self.stem_frozen and self.stem != "vector" else ""
+        parts, (a, b) = [str(layer) for layer in self.layers], self.nested
+        if a < b:
+            parts[a:b] = [f"[nested{' frozen' if self.nested_frozen else ''}: {', '.join(parts[a:b])}]"]
+        return f"{stem} -> " + " -> ".join(parts)
+
+
 @dataclass(frozen=True)
 class ModelRequest:
     """What to build: architecture, dtype, optimizer (id in ``conformance.optimizers``), scaler, device.
@@ -36,12 +81,15 @@ class ModelRequest:
     initial_scale: float = 2.0 ** 4
     growth_interval: int = 3
     optimizer_params: str = "trainable"
+    #: A drawn structure instead of one of ``ARCHITECTURES`` (``arch`` is then ``"structure"``).
+    structure: Optional[Structure] = None
 
     def __str__(self) -> str:
         scaler = f", scaler={self.scaler}(scale={self.initial_scale:g}, growth_interval={self.growth_interval})" \
             if self.scaler else ""
         over = "" if self.optimizer_params == "trainable" else f" over {_PARAMS_TEXT[self.optimizer_params]}"
-        return f"{self.arch} model, {self.dtype}, optimizer={self.optimizer}{over}{scaler}, device={self.device}"
+        arch = f"model ({self.structure})" if self.structure is not None else f"{self.arch} model"
+        return f"{arch}, {self.dtype}, optimizer={self.optimizer}{over}{scaler}, device={self.device}"
 
 
 _PARAMS_TEXT = {"all": "model.parameters() (frozen ones included)",

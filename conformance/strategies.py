@@ -6,15 +6,17 @@ scale, and every draw moves weights visibly (docs/framework-facts.md, F1: tiny s
 from __future__ import annotations
 
 import functools
+import dataclasses
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 from hypothesis import strategies as st
 
 from conformance import optimizers
 from conformance.adapters.base import Arrays
-from conformance.model_specs import ARCHITECTURES, DTYPES, EMBEDDING_VOCAB, OPTIMIZER_PARAMS, ModelRequest
+from conformance.model_specs import (ARCHITECTURES, DTYPES, EMBEDDING_VOCAB, OPTIMIZER_PARAMS, STEMS, Layer,
+                                     ModelRequest, Structure)
 
 SCALES: Tuple[float, ...] = (1.0, 0.5, 2.0, 4.0)
 #: Optimizers a structural check draws from (``OptimizerEntry.structural``), in table order.
@@ -32,23 +34,29 @@ def optimizer_ids(backend: str, **capabilities: bool) -> List[str]:
 
 def requests(backend: str, device: str = "cpu", archs: Sequence[str] = ARCHITECTURES,
              optimizer_choices: Optional[Sequence[str]] = None,
-             dtypes: Sequence[str] = DTYPES, scalers: Sequence[Optional[str]] = (None,)
-             ) -> st.SearchStrategy[ModelRequest]:
+             dtypes: Sequence[str] = DTYPES, scalers: Sequence[Optional[str]] = (None,),
+             drawn_structures: bool = False) -> st.SearchStrategy[ModelRequest]:
     """Model requests for ``backend`` (optimizers default to ``STRUCTURAL_OPTIMIZERS``): the first
-    choice of each list is what shrinking aims at."""
+    choice of each list is what shrinking aims at. With ``drawn_structures``, half the requests
+    build a drawn :func:`structures` model instead of one of ``archs`` (which shrinking prefers)."""
     return _requests(backend, device, tuple(archs), tuple(optimizer_choices or STRUCTURAL_OPTIMIZERS),
-                     tuple(dtypes), tuple(scalers), OPTIMIZER_PARAMS[backend])
+                     tuple(dtypes), tuple(scalers), OPTIMIZER_PARAMS[backend], drawn_structures)
 
 
 @functools.lru_cache(maxsize=None)
 def _requests(backend: str, device: str, archs: Tuple[str, ...], optimizer_choices: Tuple[str, ...],
               dtypes: Tuple[str, ...], scalers: Tuple[Optional[str], ...],
-              optimizer_params: Tuple[str, ...]) -> st.SearchStrategy[ModelRequest]:
+              optimizer_params: Tuple[str, ...], drawn_structures: bool) -> st.SearchStrategy[ModelRequest]:
     """Strategies are built once per distinct argument set: building them per example is costly."""
-    return st.builds(ModelRequest, arch=st.sampled_from(list(archs)),
-                     dtype=st.sampled_from(list(dtypes)), optimizer=st.sampled_from(optimizer_choices),
-                     scaler=st.sampled_from(list(scalers)), device=st.just(device),
-                     optimizer_params=st.sampled_from(list(optimizer_params)))
+    fixed = st.builds(ModelRequest, arch=st.sampled_from(list(archs)),
+                      dtype=st.sampled_from(list(dtypes)), optimizer=st.sampled_from(optimizer_choices),
+                      scaler=st.sampled_from(list(scalers)), device=st.just(device),
+                      optimizer_params=st.sampled_from(list(optimizer_params)))
+    if not drawn_structures:
+        return fixed
+    drawn = st.tuples(fixed, structures()).map(
+        lambda pair: dataclasses.replace(pair[0], arch="structure", structure=pair[1]))
+    return st.one_of(fixed, drawn)
 
 
 @dataclass(frozen=True)
@@ -198,3 +206,40 @@ def _useful(program: Program) -> bool:
 def models_of(program: Program) -> int:
     """How many models ``program`` speaks of (at least 1)."""
     return max([s.model + 1 for s in program if s.kind != "flush"] or [1])
+
+
+@st.composite
+def structures(draw: Any) -> Structure:
+    """Models as users build them (``model_specs.Structure``): a stem (3 inputs, a small image through
+    a convolution, or token ids through an embedding; its weights frozen or not), one to three body
+    layers (dense of width 1 to 4, batch norm, a dense layer applied twice with shared weights, each
+    frozen or not), and perhaps a nested sub-model around some of them, frozen as a whole or not.
+    Shrinking ends on the smallest: 3 inputs into one dense layer."""
+    stem = draw(st.sampled_from(tuple(STEMS)), label="stem")
+    stem_width = draw(st.integers(1, 3), label="stem width")
+    stem_frozen = stem != "vector" and draw(st.booleans(), label="stem frozen")
+    width, layers = STEMS[stem](stem_width), []
+    for _ in range(draw(st.integers(1, 3), label="body layers")):
+        kind = draw(st.sampled_from(("dense", "batchnorm", "shared")), label="layer kind")
+        frozen = draw(st.booleans(), label="frozen")
+        if kind == "batchnorm":
+            layers.append(Layer("batchnorm", width, frozen))
+        elif kind == "shared":
+            layers.append(Layer("dense", width, frozen, shared=True))
+        else:
+            width = draw(st.integers(1, 4), label="width")
+            layers.append(Layer("dense", width, frozen))
+    nested, nested_frozen = (0, 0), False
+    if draw(st.booleans(), label="nested sub-model"):
+        a = draw(st.integers(0, len(layers) - 1), label="nested from")
+        b = draw(st.integers(a + 1, len(layers)), label="nested to")
+        if not any(layer.shared for layer in layers[a:b]):  # a Sequential holds each layer once
+            nested, nested_frozen = (a, b), draw(st.booleans(), label="nested frozen")
+            # frozen, or not, as a whole: unfreezing a sub-model unfreezes every layer in it
+            layers[a:b] = [dataclasses.replace(layer, frozen=False) for layer in layers[a:b]]
+    in_nested = set(range(*nested)) if nested_frozen else set()
+    if (stem == "vector" or stem_frozen) and all(layer.frozen or i in in_nested for i, layer in enumerate(layers)):
+        # something to train: the last layer stays trainable
+        layers[-1] = dataclasses.replace(layers[-1], frozen=False)
+        nested_frozen = nested_frozen and len(layers) - 1 not in in_nested
+    return Structure(stem, stem_width, stem_frozen, tuple(layers), nested, nested_frozen)

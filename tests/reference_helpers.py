@@ -734,13 +734,14 @@ def torch_module():
 
 def torch_net(optimizer: str = "sgd", *, dtype: str = "float32", bn: bool = False, frozen: bool = False,
               scaler: Optional[str] = None, scaler_attr: bool = True, device: str = "cpu",
-              name: str = "net", over: str = "trainable") -> Any:
+              name: str = "net", over: str = "trainable", nested: bool = False) -> Any:
     """Linear(3,4) [BatchNorm1d(4)] Linear(4,2), dyadic weights, ``current_optimizer`` attached,
     built over the trainable parameters (``over="trainable"``), over ``model.parameters()`` as
     ``fe.build`` does (``"all"``), or over every parameter in two groups, weights then the 1-d
-    ones (``"groups"``)."""
+    ones (``"groups"``). ``nested``: the last Linear inside a sub-``Sequential``."""
     torch = torch_module()
-    layers = [torch.nn.Linear(3, 4)] + ([torch.nn.BatchNorm1d(4)] if bn else []) + [torch.nn.Linear(4, 2)]
+    last = torch.nn.Sequential(torch.nn.Linear(4, 2)) if nested else torch.nn.Linear(4, 2)
+    layers = [torch.nn.Linear(3, 4)] + ([torch.nn.BatchNorm1d(4)] if bn else []) + [last]
     net = torch.nn.Sequential(*layers).to(dtype=getattr(torch, dtype), device=device)
     with torch.no_grad():
         for index, param in enumerate(net.parameters()):

@@ -58,6 +58,8 @@ S = _load_scenarios()
 # with at least one clause of the mutant's VIOLATES (checked below).
 WITNESSES: Dict[str, Tuple[str, ...]] = {
     "torch_pairs_optimizer_params": ("torch_param_groups",),
+    "torch_walks_top_level_layers": ("torch_nested",),
+    "torch_caps_loss_scale": ("torch_scale_growth",),
     "torch_caches_params": ("torch_trainability_changes",),
     "tf_caches_variables": ("tf_trainability_changes",),
     "torch_skips_zero_gradients": ("torch_zero_gradient",),

@@ -13,7 +13,7 @@ import tensorflow as tf  # noqa: E402
 from conformance import optimizers, oracle  # noqa: E402
 from conformance.adapters.base import Adapter, Arrays, Deferred, Pair, Snapshot  # noqa: E402
 from conformance.cases import Case, Result  # noqa: E402
-from conformance.model_specs import EMBEDDING_VOCAB, ModelRequest  # noqa: E402
+from conformance.model_specs import EMBEDDING_VOCAB, ModelRequest, Structure  # noqa: E402
 
 keras = tf.keras
 IS_KERAS2 = not keras.__name__.startswith("keras")
@@ -45,6 +45,42 @@ def _layers(arch: str, dtype: str) -> List[Any]:
         return [keras.Input((4, 4, 1), dtype=dtype), L.Conv2D(2, 3, dtype=dtype),
                 L.Flatten(dtype=dtype), L.Dense(2, dtype=dtype)]
     raise ValueError(f"unknown architecture {arch!r}")
+
+
+def _structure_model(structure: Structure, dtype: str) -> Any:
+    """A drawn structure as a functional Keras model (a shared layer is called twice)."""
+    L = keras.layers
+    if structure.stem == "vector":
+        inputs = x = keras.Input((3,), dtype=dtype)
+    elif structure.stem == "image":
+        inputs = keras.Input((4, 4, 1), dtype=dtype)
+        x = L.Flatten(dtype=dtype)(L.Conv2D(structure.stem_width, 3, dtype=dtype,
+                                            trainable=not structure.stem_frozen)(inputs))
+    else:
+        inputs = keras.Input((2,), dtype="int32")
+        x = L.Flatten(dtype=dtype)(L.Embedding(EMBEDDING_VOCAB, structure.stem_width, dtype=dtype,
+                                               trainable=not structure.stem_frozen)(inputs))
+    layers = [L.Dense(s.width, dtype=dtype, trainable=not s.frozen) if s.kind == "dense"
+              else L.BatchNormalization(dtype=dtype, trainable=not s.frozen) for s in structure.layers]
+    a, b = structure.nested
+    index = 0
+    while index < len(layers):
+        if a < b and index == a:
+            inner = keras.Sequential(layers[a:b])
+            inner.trainable = not structure.nested_frozen
+            x, index = inner(x), b
+            continue
+        x = layers[index](x)
+        if structure.layers[index].shared:
+            x = layers[index](x)
+        index += 1
+    return keras.Model(inputs, x)
+
+
+def _new_model(request: ModelRequest) -> Any:
+    if request.structure is not None:
+        return _structure_model(request.structure, request.dtype)
+    return keras.Sequential(_layers(request.arch, request.dtype))
 
 
 def _optimizer(request: ModelRequest) -> Any:
@@ -125,12 +161,12 @@ class KerasAdapter(Adapter):
         self._names = 0
         # Building a Keras model costs ~30 ms: one model pair per (arch, dtype, device, index) serves
         # every optimizer; each request gets its own optimizers, swapped in at reset.
-        self._models: Dict[Tuple[str, str, str, int], Tuple[Any, Any]] = {}
+        self._models: Dict[Tuple[Any, ...], Tuple[Any, Any]] = {}
 
     def _model_pair(self, request: ModelRequest, index: int, fresh: bool) -> Tuple[Any, Any]:
-        key = (request.arch, request.dtype, request.device, index)
+        key = (request.arch, request.structure, request.dtype, request.device, index)
         if fresh or key not in self._models:
-            model, twin = (keras.Sequential(_layers(request.arch, request.dtype)) for _ in range(2))
+            model, twin = (_new_model(request) for _ in range(2))
             for built in (model, twin):
                 built.built_trainable = [layer.trainable for layer in built.layers]  # restored at reset
             self._names += 1
@@ -210,7 +246,9 @@ class KerasAdapter(Adapter):
             _weighted_layers(model)[layer].trainable = trainable
 
     def sparse_index(self, pair: Pair) -> Optional[int]:
-        return 0 if pair.request.arch == "embedding" else None
+        embedded = {id(w) for layer in pair.model.layers if isinstance(layer, keras.layers.Embedding)
+                    for w in layer.weights}
+        return next((i for i, v in enumerate(pair.model.trainable_variables) if id(v) in embedded), None)
 
     def environment(self) -> Dict[str, Any]:
         return {"tensorflow": tf.__version__, "keras": keras.__version__
@@ -260,7 +298,7 @@ class KerasAdapter(Adapter):
             step()
 
     def bare_model(self, request: ModelRequest) -> Any:
-        return keras.Sequential(_layers(request.arch, request.dtype))
+        return _new_model(request)
 
     @staticmethod
     def bare_optimizer(request: ModelRequest) -> Any:

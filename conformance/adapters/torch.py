@@ -11,7 +11,7 @@ import torch
 from conformance import optimizers, oracle
 from conformance.adapters.base import Adapter, Arrays, Deferred, Pair, Snapshot
 from conformance.cases import Case, Result
-from conformance.model_specs import EMBEDDING_VOCAB, ModelRequest
+from conformance.model_specs import EMBEDDING_VOCAB, STEMS, ModelRequest, Structure
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -31,6 +31,37 @@ def _modules(arch: str) -> List[torch.nn.Module]:
     if arch == "conv":
         return [nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 2)]
     raise ValueError(f"unknown architecture {arch!r}")
+
+
+def _structure_modules(structure: Structure) -> List[torch.nn.Module]:
+    """The modules of a drawn structure, in the order Keras lists the same layers' variables."""
+    nn = torch.nn
+    modules: List[torch.nn.Module] = []
+    if structure.stem == "image":
+        modules = [nn.Conv2d(1, structure.stem_width, 3), nn.Flatten()]
+    elif structure.stem == "tokens":
+        modules = [nn.Embedding(EMBEDDING_VOCAB, structure.stem_width), nn.Flatten()]
+    for module in modules:
+        module.requires_grad_(not structure.stem_frozen)
+    width = STEMS[structure.stem](structure.stem_width)
+    body: List[torch.nn.Module] = []
+    for spec in structure.layers:
+        if spec.kind == "dense":
+            layer: torch.nn.Module = nn.Linear(width, spec.width)
+            width = spec.width
+        else:
+            layer = nn.BatchNorm1d(width)
+        layer.requires_grad_(not spec.frozen)
+        body += [layer, layer] if spec.shared else [layer]
+    a, b = structure.nested
+    if a < b:  # body index of layers[a] (a shared layer before it stands twice in body)
+        start = sum(2 if s.shared else 1 for s in structure.layers[:a])
+        stop = start + sum(2 if s.shared else 1 for s in structure.layers[a:b])
+        inner = nn.Sequential(*body[start:stop])
+        if structure.nested_frozen:
+            inner.requires_grad_(False)
+        body[start:stop] = [inner]
+    return modules + body
 
 
 #: How a tensor's torch layout differs from the canonical (Keras) one.
@@ -186,8 +217,8 @@ class TorchAdapter(Adapter):
         torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
     def bare_model(self, request: ModelRequest) -> torch.nn.Module:
-        model = torch.nn.Sequential(*_modules(request.arch)).to(device=request.device,
-                                                                 dtype=_DTYPES[request.dtype])
+        modules = _modules(request.arch) if request.structure is None else _structure_modules(request.structure)
+        model = torch.nn.Sequential(*modules).to(device=request.device, dtype=_DTYPES[request.dtype])
         model.train()
         return model
 
@@ -253,7 +284,10 @@ class TorchAdapter(Adapter):
                 p.requires_grad_(trainable)
 
     def sparse_index(self, pair: Pair) -> Optional[int]:
-        return 0 if pair.request.arch == "embedding" else None
+        parts = layout(pair.model)
+        owners = {id(p): m for m in pair.model.modules() for p in m._parameters.values() if p is not None}
+        return next((i for i, p in enumerate(parts.trainable) if isinstance(owners[id(p)], torch.nn.Embedding)),
+                    None)
 
     def environment(self) -> Dict[str, Any]:
         cuda = torch.cuda.is_available()

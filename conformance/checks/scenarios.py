@@ -28,10 +28,12 @@ def draw_arrays(run: Run, data: Any, index: int = 0, label: str = "gradients", m
 
 
 def trainability_changes(run: Run, index: int = 0) -> List[Tuple[int, bool]]:
-    """The (layer, trainable) changes the adapter allows on model ``index`` now."""
+    """The (layer, trainable) changes the adapter allows on model ``index`` now, save freezing its
+    last trainable layer: a model with nothing to train is not one ``update_model`` is called on."""
     pair = run.pairs[index]
-    return [(layer, not now) for layer, now in enumerate(run.adapter.layers_trainable(pair))
-            if run.adapter.may_set_trainable(pair, layer, not now)]
+    now = run.adapter.layers_trainable(pair)
+    return [(layer, not trainable) for layer, trainable in enumerate(now)
+            if run.adapter.may_set_trainable(pair, layer, not trainable) and (not trainable or sum(now) > 1)]
 
 
 def maybe_change_trainability(run: Run, data: Any, index: int = 0, label: str = "trainability") -> None:

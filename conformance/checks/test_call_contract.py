@@ -70,7 +70,7 @@ def test_cc1_returns_none(clause, adapter, device, impl, data):
 def test_cc2_positional_pairing(clause, adapter, device, impl, data):
     immediate_updates(clause, adapter, impl, device, data, archs=("dense", "conv", "batchnorm", "frozen"),
                       calls=data.draw(st.integers(1, 2), label="calls"), zero_parts=True, trainability=True,
-                      optimizer_choices=optimizer_ids(adapter.backend, stateful=False))
+                      drawn_structures=True, optimizer_choices=optimizer_ids(adapter.backend, stateful=False))
 
 
 @pytest.mark.clause("CC-3")
@@ -78,7 +78,8 @@ def test_cc2_positional_pairing(clause, adapter, device, impl, data):
 @given(data=st.data())
 def test_cc3_only_trainables_change(clause, adapter, device, impl, data):
     run = immediate_updates(clause, adapter, impl, device, data, archs=("frozen", "batchnorm"),
-                            calls=data.draw(st.integers(1, 2), label="calls"), zero_parts=True, trainability=True)
+                            calls=data.draw(st.integers(1, 2), label="calls"), zero_parts=True, trainability=True,
+                            drawn_structures=True)
     del run
 
 

@@ -397,6 +397,25 @@ def torch_trainability_changes(target: Target) -> Observation:
     return steps
 
 
+@scenario(("CC-2",), ("torch",))
+def torch_nested(target: Target) -> Observation:
+    """A sub-model used as a layer: its parameters pair in ``parameters()`` order too."""
+    net = torch_net("sgd", nested=True)
+    return {"call": outcome(lambda: target.update_model(net, torch_grads(net))), "state": torch_state(net)}
+
+
+@scenario(("MP-1", "MP-4"), ("torch",))
+def torch_scale_growth(target: Target) -> Observation:
+    """GradScaler("cpu", init 16, growth every 2) over twelve finite steps: the scale doubles every
+    second step, to 1024, as ``scaler.update()`` makes it."""
+    net = torch_net("sgd", scaler="amp")
+    scaler, scales = net.current_optimizer.scaler, []
+    for _ in range(12):
+        gradients = [g * scaler.get_scale() for g in torch_grads(net, 0.125)]
+        scales.append((outcome(lambda: target.update_model(net, gradients)), float(scaler.get_scale())))
+    return {"scales": scales, "state": torch_state(net)}
+
+
 @scenario(("CC-6",), ("torch",))
 def torch_none_gradient(target: Target) -> Observation:
     """Momentum, then a ``None`` gradient: that parameter must not move."""
