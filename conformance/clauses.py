@@ -41,6 +41,33 @@ class Clause:
         return self.id.split("-")[0]
 
 
+#: The models and optimizers the checks of a clause draw, where a pass should be read with them in
+#: mind (``conformance/strategies.py`` draws them; rendered in docs/clauses.md).
+_DRAWN_STRUCTURE = (
+    "in half the examples, a drawn structure instead: a stem (3 inputs, a conv over a 4x4 image or an embedding over token "
+    "ids, frozen or not), one to three body layers (dense of width 1-4, batch norm, a dense layer applied "
+    "twice with shared weights, each frozen or not) and perhaps a nested sub-model, frozen as a whole or not")
+_DRAWN_OPTIMIZERS = (
+    "torch optimizers over the trainable parameters, over `model.parameters()` as `fe.build` builds them "
+    "(frozen ones included), or over two param groups (weights; biases and norms at half the learning rate "
+    "and no weight decay); Keras optimizers built before the first call")
+_TRAINABILITY = "a layer may be frozen or unfrozen before every call after the first"
+_ZEROS = "gradients may hold whole tensors and rows of exact zeros"
+CHECKED_ON: Mapping[str, str] = {
+    "CC-2": f"dense, conv, batch-norm and frozen-first-layer models, or, {_DRAWN_STRUCTURE}; the stateless "
+            f"optimizers of the table; {_DRAWN_OPTIMIZERS}; {_TRAINABILITY}; {_ZEROS}.",
+    "CC-3": f"frozen-first-layer and batch-norm models, or, {_DRAWN_STRUCTURE}; SGD, momentum or Adam; "
+            f"{_DRAWN_OPTIMIZERS}; {_TRAINABILITY}; {_ZEROS}.",
+    "IM-1": f"dense, frozen-first-layer, batch-norm, embedding and conv models, or, {_DRAWN_STRUCTURE}; every "
+            f"optimizer of the table; {_DRAWN_OPTIMIZERS}; {_TRAINABILITY}; {_ZEROS}, and a whole call may be "
+            "exactly zero.",
+    "DF-5": "every program of at most 3 steps over at most 3 dense Adam models first; then programs a state "
+            "machine draws over one to three dense models (SGD, momentum or Adam, float32 or float64, with or "
+            "without loss scaling, torch optimizers over the trainable parameters) with immediate and deferred "
+            "calls, the caller's own backward() (torch), flushes, and layers frozen and unfrozen between calls.",
+}
+
+
 def _c(id: str, level: str, title: str, text: str, backends: Tuple[str, ...] = BACKENDS,
        devices: Tuple[str, ...] = DEVICES) -> Clause:
     return Clause(id, level, title, text, backends, devices)

@@ -46,6 +46,11 @@ def render() -> str:
                 lines.append(f"| {clause.id} | {clause.level} | {', '.join(clause.backends)} | "
                              f"{', '.join(clause.devices)} | {clause.text} | {_checked_by(clause.id)} |")
         lines.append("")
+    lines += ["## What the checks draw", "",
+              "A pass means only what the checks tried. For the clauses whose verdict depends most on the "
+              "shape of the model and its optimizer:", ""]
+    lines += [f"- **{clause_id}**: {text}" for clause_id, text in clauses.CHECKED_ON.items()]
+    lines.append("")
     return "\n".join(lines)
 
 

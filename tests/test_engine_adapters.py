@@ -22,14 +22,16 @@ from typing import Any, Dict, List
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import reference
 from conformance import optimizers
 from conformance.compare import compare_lists
 from conformance.adapters import BackendUnavailable, load
 from conformance.adapters.base import Adapter, Pair
-from conformance.model_specs import ModelRequest
-from conformance.strategies import GradientDraw
+from conformance.model_specs import ModelRequest, Structure
+from conformance.strategies import GradientDraw, structures
 
 BACKENDS = ("torch", "tf")  # torch first: a process using both imports torch before TensorFlow
 TOL = 1e-6
@@ -430,3 +432,38 @@ def test_keras_unfreezes_only_what_its_optimizer_was_built_with(adapters: Dict[s
     assert adapter.may_set_trainable(pair, 1, True)
     fresh = adapter.pair(ModelRequest(arch="dense", optimizer="sgd"), 6, index=25, fresh=True)
     assert not adapter.may_set_trainable(fresh, 0, False)  # its optimizer is built by the first call
+
+
+# -- drawn structures ---------------------------------------------------------------------------
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(structure=structures(), seed=st.integers(0, 2 ** 16))
+def test_a_drawn_structure_builds_alike_on_every_backend(adapters: Dict[str, Adapter], structure: Structure,
+                                                         seed: int) -> None:
+    """The same trainable shapes, in the same order, and the same embedding index on every backend;
+    at least one variable to train; and one reference step equals the twin's on each."""
+    request = ModelRequest(arch="structure", structure=structure, optimizer="sgd-momentum")
+    pairs = {backend: adapter.pair(request, seed, index=30) for backend, adapter in adapters.items()}
+    shapes = {backend: adapters[backend].trainable_shapes(pair) for backend, pair in pairs.items()}
+    assert shapes["tf"] == shapes["torch"] and shapes["tf"], (str(structure), shapes)
+    assert len({adapters[b].sparse_index(p) for b, p in pairs.items()}) == 1, str(structure)
+    for backend, pair in pairs.items():
+        adapter = adapters[backend]
+        _step(adapter, pair, GradientDraw(seed=seed, scale=1.0).arrays(shapes[backend], "float32"))
+        model, twin = adapter.snapshot(pair.model), adapter.snapshot(pair.twin)
+        assert not compare_lists("weights", model.weights, twin.weights), (backend, str(structure))
+        assert not compare_lists("frozen", model.frozen, twin.frozen), (backend, str(structure))
+
+
+def test_a_drawn_structure_builds_alike_under_keras2() -> None:
+    """The same, with Keras 2 (``TF_USE_LEGACY_KERAS=1``) against torch, in a child process."""
+    if importlib.util.find_spec("tf_keras") is None or importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("tf-keras is not installed")
+    if load("tf").flavour == "tf_keras":
+        pytest.skip("this process runs Keras 2: the case above ran under it")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
+    env.update(TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                             f"{__file__}::test_a_drawn_structure_builds_alike_on_every_backend"],
+                            env=env, capture_output=True, text=True, timeout=600, cwd=os.path.dirname(__file__))
+    assert result.returncode == 0 and " passed" in result.stdout, result.stdout[-4000:] + result.stderr[-2000:]
