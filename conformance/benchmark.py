@@ -15,7 +15,9 @@ Measured in one run, on the reference unless said otherwise:
   and ``.grad`` back to NumPy). Also reported:
   ``hypothesis_draws_only_s``, what Hypothesis alone costs per example for IM-1's draws, and
   ``overhead_ratio_floor[backend]`` = (Hypothesis alone + bare) / bare, the ratio a suite whose own
-  code cost nothing would reach with these draws and this framework work.
+  code cost nothing would reach with these draws and this framework work, and
+  ``overhead_vs_floor[backend]`` = suite / (Hypothesis alone + bare): what the suite's own code adds
+  on top of that floor (1 would be a harness that costs nothing; each side a median of ``REPEATS``).
 * ``time_to_kill_median_s``: over the mutant set (``tests/mutants``, each at its own ``LEVEL``, with
   ``--backend`` its one declared backend or ``all`` when it declares both, ``--profile quick``), the
   median time from starting the CLI to the first failing verdict.
@@ -422,7 +424,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     extra = ["--only", "IM-1"] if args.tiny else []
     repeats = 1 if args.tiny else REPEATS
     seconds, rates = profile_seconds(profiles, backends, extra)
-    ratio, floor, per_example = {}, {}, {}
+    ratio, floor, over_floor, per_example = {}, {}, {}, {}
     for backend in backends:
         with tempfile.TemporaryDirectory() as tmp:
             log = os.path.join(tmp, "workload.json")
@@ -432,6 +434,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         suite, bare, hypothesis_only = (statistics.median(v) for v in (suite_runs, bare_runs, hypothesis_runs))
         ratio[backend] = round(suite / bare, 2)
         floor[backend] = round((hypothesis_only + bare) / bare, 2)
+        over_floor[backend] = round(suite / (hypothesis_only + bare), 2)
         per_example[backend] = {"suite_s": round(suite, 5), "bare_s": round(bare, 5),
                                 "hypothesis_draws_only_s": round(hypothesis_only, 5),
                                 "runs": {"suite_s": [round(v, 5) for v in suite_runs],
@@ -439,7 +442,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                                          "hypothesis_draws_only_s": [round(v, 5) for v in hypothesis_runs]}}
     median, rows = time_to_kill(args.mutants, 2 if args.tiny else None, args.mutant_step, backends)
     result = {
-        "overhead_ratio": ratio, "overhead_ratio_floor": floor, "per_example": per_example, "profile_seconds": seconds,
+        "overhead_ratio": ratio, "overhead_ratio_floor": floor, "overhead_vs_floor": over_floor,
+        "per_example": per_example, "profile_seconds": seconds,
         "time_to_kill_median_s": median, "time_to_kill_sample": f"every {args.mutant_step}. mutant by name",
         "examples_per_second": rates,
         "time_breakdown": {b: time_breakdown(b, "quick" if args.tiny else "ci") for b in backends}, "mutants": rows,
@@ -453,8 +457,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         json.dump(result, handle, indent=2)
     if args.png:
         chart(result, args.png)
-    print(json.dumps({k: result[k] for k in ("overhead_ratio", "overhead_ratio_floor", "profile_seconds",
-                                             "time_to_kill_median_s")}))
+    print(json.dumps({k: result[k] for k in ("overhead_ratio", "overhead_ratio_floor", "overhead_vs_floor",
+                                             "profile_seconds", "time_to_kill_median_s")}))
     return 0
 
 

@@ -21,6 +21,7 @@ def test_tiny_benchmark_writes_the_documented_keys(tmp_path: Path) -> None:
     result = json.loads(out.read_text())
     assert result["overhead_ratio"]["torch"] > 0
     assert result["overhead_ratio_floor"]["torch"] > 1  # Hypothesis's draws cost something
+    assert result["overhead_vs_floor"]["torch"] > 0
     assert result["profile_seconds"]["quick"]["torch"] > 0
     assert result["time_to_kill_median_s"] > 0, result["mutants"]
     assert all(row["exit"] == 1 for row in result["mutants"]), result["mutants"]
