@@ -1,9 +1,12 @@
-"""The project's test kit: helpers of the reference tests (``tests/test_reference_*.py``) and the
-witness fixtures of the mutants' scenarios (``tests/mutants/_scenarios.py``).
+"""The project's test kit: helpers of the reference tests (``tests/test_reference_*.py``), the
+witness fixtures of the mutants' scenarios (``tests/mutants/_scenarios.py``) and the framework-level
+probes of the adapters' own tests (``tests/test_engine_adapters.py``).
 
-It builds and reads Keras and torch objects itself, on purpose: it is the one framework code of the
-project outside ``conformance/adapters/``, kept independent of the adapters so that what it finds
-about the reference and the mutants does not rest on the code the suite uses to judge them.
+It builds, reads and pokes Keras and torch objects itself, on purpose: it is the one framework code
+of the project outside ``conformance/adapters/`` (the implementations under test aside), kept
+independent of the adapters so that the tests can judge them: the adapters' tests compare the
+adapters with the reference and with direct framework reads, and the reference itself is tested
+here without them.
 
 Contract:
 - Importing this module loads no framework. Each backend kit imports its framework on first use,
@@ -869,3 +872,53 @@ def lso_scale(optimizer: Any) -> float:
     if scale is None:
         scale = getattr(optimizer, "loss_scale", None)  # tf-keras
     return float(scale.numpy()) if scale is not None else float(optimizer.initial_scale)
+
+
+# ---------------------------------------------------------------------------------------------
+# Probes for the adapters' own tests (tests/test_engine_adapters.py): framework-level reads and
+# pokes on models an adapter built, written without the adapter so that they can judge it
+# ---------------------------------------------------------------------------------------------
+def first_layers_output(backend: str, model: Any, arch: str, x: np.ndarray) -> np.ndarray:
+    """The output, in Keras layout, of the layers whose weights the canonical layout maps: the whole
+    dense model; the conv model's convolution only (Keras flattens NHWC, torch NCHW, so the
+    following dense weights see features in another order: that layer is not comparable)."""
+    if backend == "tf":
+        layer = model if arch == "dense" else model.layers[0]
+        return np.asarray(layer(x, training=False))
+    torch = torch_module()
+    layer = model if arch == "dense" else model[0]
+    inputs = torch.as_tensor(np.ascontiguousarray(x if arch == "dense" else x.transpose(0, 3, 1, 2)))
+    with torch.no_grad():
+        out = layer(inputs).numpy()
+    return out if arch == "dense" else out.transpose(0, 2, 3, 1)
+
+
+def shift_first_statistic(backend: str, model: Any) -> None:
+    """Add 1 to the float32 model's first non-trainable statistic (a BatchNorm running mean)."""
+    if backend == "tf":
+        statistic = model.non_trainable_variables[0]
+        statistic.assign_add(np.ones(statistic.shape, "float32"))
+        return
+    torch = torch_module()
+    with torch.no_grad():
+        next(iter(model.buffers())).add_(1.0)
+
+
+def torch_perturb(model: Any, what: str) -> None:
+    """Change one thing of a torch model a little: ``"weight"`` (its first), ``"zero grads"`` (every
+    trainable parameter's ``.grad`` zeros instead of ``None``), ``"slot"`` (its optimizer's first
+    ``exp_avg``), ``"buffer"`` (its first)."""
+    torch = torch_module()
+    with torch.no_grad():
+        if what == "weight":
+            next(model.parameters()).view(-1)[0] += 1e-3
+        elif what == "zero grads":
+            for p in model.parameters():
+                if p.requires_grad:
+                    p.grad = torch.zeros_like(p)
+        elif what == "slot":
+            next(iter(model.current_optimizer.state.values()))["exp_avg"].view(-1)[0] += 1e-3
+        elif what == "buffer":
+            next(model.buffers()).view(-1)[0] += 1e-3
+        else:
+            raise ValueError(what)

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reference
+from reference_helpers import first_layers_output, shift_first_statistic, torch_perturb
 from conformance import optimizers
 from conformance.compare import compare_lists
 from conformance.adapters import BackendUnavailable, load
@@ -63,21 +64,6 @@ def _step(adapter: Adapter, pair: Pair, arrays: List[np.ndarray]) -> None:
     adapter.twin_update(pair, arrays, defer=False, deferred={})
 
 
-def _first_layers(backend: str, pair: Pair, arch: str, x: np.ndarray) -> np.ndarray:
-    """The output, in Keras layout, of the layers whose weights the canonical layout maps: the whole
-    dense model; the conv model's ``Conv2D`` only (Keras flattens NHWC, torch NCHW, so the
-    following dense weights see features in another order: that layer is not comparable)."""
-    if backend == "tf":
-        layer = pair.model if arch == "dense" else pair.model.layers[0]
-        return np.asarray(layer(x, training=False))
-    import torch
-    layer = pair.model if arch == "dense" else pair.model[0]
-    inputs = torch.as_tensor(np.ascontiguousarray(x if arch == "dense" else x.transpose(0, 3, 1, 2)))
-    with torch.no_grad():
-        out = layer(inputs).numpy()
-    return out if arch == "dense" else out.transpose(0, 2, 3, 1)
-
-
 INPUTS = {"dense": (2, 3), "conv": (2, 4, 4, 1)}
 
 
@@ -92,8 +78,8 @@ def test_same_seed_same_function(adapters: Dict[str, Adapter], arch: str) -> Non
         np.testing.assert_array_equal(a, b)  # the same float32 values, only laid out differently
     x = np.random.default_rng(0).normal(size=INPUTS[arch]).astype("float32")
     # dot products of <= 9 float32 terms of size ~1, summed in any order: a few ulps of ~1
-    np.testing.assert_allclose(_first_layers("torch", pairs["torch"], arch, x),
-                               _first_layers("tf", pairs["tf"], arch, x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(first_layers_output("torch", pairs["torch"].model, arch, x),
+                               first_layers_output("tf", pairs["tf"].model, arch, x), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("arch", ["dense", "conv"])
@@ -138,14 +124,9 @@ def test_reset_restores_weights_and_optimizer_state(adapters: Dict[str, Adapter]
     arrays = GradientDraw(seed=8, scale=2.0).arrays(adapter.trainable_shapes(pair), "float32")
     for _ in range(2):
         _step(adapter, pair, arrays)
-    if backend == "torch":
-        import torch
+    if adapter.accumulates_gradients:
         adapter.accumulate_gradients(pair, arrays)  # leave .grad behind too
-        with torch.no_grad():
-            next(iter(pair.model.buffers())).add_(1.0)  # and a changed BatchNorm statistic
-    else:
-        moving_mean = pair.model.non_trainable_variables[0]
-        moving_mean.assign_add(np.ones(moving_mean.shape, "float32"))
+    shift_first_statistic(backend, pair.model)  # and a changed BatchNorm statistic
     moved = adapter.snapshot(pair.model)
     assert any(not np.array_equal(a, b) for a, b in zip(moved.weights, fresh_model.weights))
     assert any(not np.array_equal(a, b) for a, b in zip(moved.frozen, fresh_model.frozen))
@@ -274,29 +255,19 @@ def test_snapshot_captures_grads_slots_and_iterations(adapters: Dict[str, Adapte
 
 
 def _perturb_weight(pair: Pair) -> None:
-    import torch
-    with torch.no_grad():
-        next(pair.model.parameters()).view(-1)[0] += 1e-3
+    torch_perturb(pair.model, "weight")
 
 
 def _zero_grads_instead_of_none(pair: Pair) -> None:
-    import torch
-    for p in pair.model.parameters():
-        if p.requires_grad:
-            p.grad = torch.zeros_like(p)
+    torch_perturb(pair.model, "zero grads")
 
 
 def _perturb_slot(pair: Pair) -> None:
-    import torch
-    state = next(iter(pair.model.current_optimizer.state.values()))
-    with torch.no_grad():
-        state["exp_avg"].view(-1)[0] += 1e-3
+    torch_perturb(pair.model, "slot")
 
 
 def _perturb_buffer(pair: Pair) -> None:
-    import torch
-    with torch.no_grad():
-        next(pair.model.buffers()).view(-1)[0] += 1e-3
+    torch_perturb(pair.model, "buffer")
 
 
 def _perturb_scale(pair: Pair) -> None:

@@ -27,11 +27,9 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 from conformance import clauses
+from reference_helpers import import_torch_first
 
-try:  # torch before TensorFlow in one process (the scenarios import both lazily)
-    import torch  # noqa: F401
-except ImportError:
-    pass
+import_torch_first()  # the scenarios import both frameworks lazily
 
 HERE = Path(__file__).resolve().parent
 MUTANTS_DIR = HERE / "mutants"
