@@ -199,17 +199,23 @@ def test_the_keras_twins_compiled_update_stays_within_the_twin_tolerance(adapter
     assert pair.compiled_twin_apply, "the twin's update was never compiled: the test checked nothing"
 
 
-def test_a_reset_pair_steps_as_a_new_one_under_keras2() -> None:
-    """The same, every optimizer, in a ``TF_USE_LEGACY_KERAS=1`` process (this one runs Keras 3)."""
+def _under_keras2(*pytest_args: str) -> "subprocess.CompletedProcess[str]":
+    """This module's test(s) ``pytest_args`` in a ``TF_USE_LEGACY_KERAS=1`` child process (this one
+    runs Keras 3); skips where tf-keras is missing or this process already runs Keras 2."""
     if importlib.util.find_spec("tf_keras") is None or importlib.util.find_spec("tensorflow") is None:
         pytest.skip("tf-keras is not installed")
     if load("tf").flavour == "tf_keras":
         pytest.skip("this process runs Keras 2: the cases above ran under it")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
     env.update(TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-                             f"{__file__}::test_a_reset_pair_steps_as_a_new_one", "-k", "tf-"],
-                            env=env, capture_output=True, text=True, timeout=600, cwd=os.path.dirname(__file__))
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                           *pytest_args], env=env, capture_output=True, text=True, timeout=600,
+                          cwd=os.path.dirname(__file__))
+
+
+def test_a_reset_pair_steps_as_a_new_one_under_keras2() -> None:
+    """The same, every optimizer, under Keras 2."""
+    result = _under_keras2(f"{__file__}::test_a_reset_pair_steps_as_a_new_one", "-k", "tf-")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and " skipped" not in result.stdout, result.stdout[-2000:]
 
@@ -427,14 +433,6 @@ def test_a_drawn_structure_builds_alike_on_every_backend(adapters: Dict[str, Ada
 
 
 def test_a_drawn_structure_builds_alike_under_keras2() -> None:
-    """The same, with Keras 2 (``TF_USE_LEGACY_KERAS=1``) against torch, in a child process."""
-    if importlib.util.find_spec("tf_keras") is None or importlib.util.find_spec("tensorflow") is None:
-        pytest.skip("tf-keras is not installed")
-    if load("tf").flavour == "tf_keras":
-        pytest.skip("this process runs Keras 2: the case above ran under it")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
-    env.update(TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
-                             f"{__file__}::test_a_drawn_structure_builds_alike_on_every_backend"],
-                            env=env, capture_output=True, text=True, timeout=600, cwd=os.path.dirname(__file__))
+    """The same, with Keras 2 against torch."""
+    result = _under_keras2(f"{__file__}::test_a_drawn_structure_builds_alike_on_every_backend")
     assert result.returncode == 0 and " passed" in result.stdout, result.stdout[-4000:] + result.stderr[-2000:]
