@@ -130,7 +130,7 @@ def _replay_torch(runs: List[Dict[str, Any]]) -> float:
         for index, request in enumerate(run["requests"]):
             key = (json.dumps(request, sort_keys=True), index)
             if key not in cache:
-                cache[key] = [adapter.bare_model(ModelRequest(**request)) for _ in range(2)]
+                cache[key] = [adapter.bare_model(ModelRequest.from_dict(request)) for _ in range(2)]
             models = cache[key]
             for model in models:
                 rng = np.random.default_rng(run["seed"] + index)
@@ -191,10 +191,10 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
         pairs = []
         for index, request in enumerate(run["requests"]):
             pair = models.setdefault((request["arch"], request["dtype"], index),
-                                     [adapter.bare_model(ModelRequest(**request)) for _ in range(2)])
+                                     [adapter.bare_model(ModelRequest.from_dict(request)) for _ in range(2)])
             key = (json.dumps(request, sort_keys=True), index)
             if key not in optimizer_cache:
-                built = [adapter.bare_optimizer(ModelRequest(**request)) for _ in pair]
+                built = [adapter.bare_optimizer(ModelRequest.from_dict(request)) for _ in pair]
                 for optimizer, model in zip(built, pair):
                     optimizer.build(model.trainable_variables)
                 optimizer_cache[key] = [(o, [v.numpy() for v in adapter.optimizer_variables(o)]) for o in built]

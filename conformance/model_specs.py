@@ -91,6 +91,15 @@ class ModelRequest:
         arch = f"model ({self.structure})" if self.structure is not None else f"{self.arch} model"
         return f"{arch}, {self.dtype}, optimizer={self.optimizer}{over}{scaler}, device={self.device}"
 
+    @classmethod
+    def from_dict(cls, values: dict) -> "ModelRequest":
+        """The request ``dataclasses.asdict`` gave ``values`` (as a workload log holds it)."""
+        structure = values.get("structure")
+        if isinstance(structure, dict):
+            structure = Structure(**{**structure, "layers": tuple(Layer(**layer) for layer in structure["layers"]),
+                                     "nested": tuple(structure["nested"])})
+        return cls(**{**values, "structure": structure})
+
 
 _PARAMS_TEXT = {"all": "model.parameters() (frozen ones included)",
                 "groups": "two param groups (weights; biases and norms at half lr, no weight decay)"}

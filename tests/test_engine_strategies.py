@@ -1,6 +1,8 @@
 """``conformance.strategies``: reproducible gradient draws, bounded sparse repeats, visible steps."""
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections import Counter
 from typing import List
 
@@ -10,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance import strategies
-from conformance.model_specs import EMBEDDING_VOCAB
+from conformance.model_specs import EMBEDDING_VOCAB, ModelRequest
 from conformance.strategies import Call, GradientDraw
 
 SHAPES = [(3, 4), (4,), (4, 2), (2,), (3, 3, 1, 2)]
@@ -151,3 +153,10 @@ def test_small_programs_hold_the_cross_model_interactions() -> None:
     assert (defer, now) in programs
     assert (defer, strategies.Step("defer", 1), strategies.Step("now", 2)) in programs
     assert strategies.models_of((defer, now)) == 2 and strategies.models_of((strategies.Step("now", 0),)) == 1
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)
+@given(request=strategies.requests("torch", drawn_structures=True))
+def test_a_request_survives_the_workload_log(request: ModelRequest) -> None:
+    """``ModelRequest.from_dict`` rebuilds what ``dataclasses.asdict`` wrote to a JSON workload log."""
+    assert ModelRequest.from_dict(json.loads(json.dumps(dataclasses.asdict(request)))) == request
