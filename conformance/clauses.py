@@ -82,7 +82,9 @@ CLAUSES: Tuple[Clause, ...] = (
        "`gradients` pairs positionally with the trainable variables at call time: TF "
        "`model.trainable_variables`; torch `[p for p in model.parameters() if p.requires_grad]`, whatever "
        "the optimizer holds (`model.parameters()` as `fe.build` gives it, several param groups). "
-       "Trainability may change between calls (progressive unfreezing, a GAN's discriminator toggles)."),
+       "Trainability may change between calls (progressive unfreezing, a GAN's discriminator toggles) "
+       "among the variables the optimizer holds; making trainable a variable it does not hold is outside "
+       "the contract (Keras optimizers refuse it; torch's never step it, so its gradient is not applied)."),
     _c("CC-3", "core", "only trainable variables change",
        "Frozen layers / `requires_grad=False` params, non-trainable variables (BatchNorm statistics) and "
        "buffers stay bit-for-bit equal."),
@@ -128,7 +130,8 @@ CLAUSES: Tuple[Clause, ...] = (
        "list of exactly one callable (replacing any earlier one) that applies one step with the accumulated "
        "sum and clears `.grad`. Freezing a parameter that holds an accumulated gradient (a pending deferred "
        "update, the caller's own `backward()`) is outside the contract: torch's optimizers step every "
-       "parameter that holds a gradient, whatever its `requires_grad`; unfreezing is inside it.", TORCH),
+       "parameter that holds a gradient, whatever its `requires_grad`; unfreezing a parameter the optimizer "
+       "holds is inside it.", TORCH),
     _c("DF-5", "core", "programs of calls (state machine)",
        "For any program of deferred and immediate calls over one or more models sharing one `deferred` "
        "dict, with flushes, the final weights equal the expected ones. Checked on every program of at most "

@@ -270,13 +270,18 @@ class TorchAdapter(Adapter):
         return [all(p.requires_grad for p in own) for own in _layer_parameters(pair.model)]
 
     def may_set_trainable(self, pair: Pair, layer: int, trainable: bool) -> bool:
-        """Unfreezing is always allowed (a parameter the optimizer does not hold then gets its
-        gradient but no step, on the model and on its twin alike). Freezing is not while the layer
-        holds an accumulated gradient (a pending deferred update, the caller's own ``backward()``):
-        torch's optimizers step every parameter that holds a gradient, whatever its
-        ``requires_grad``, and the contract leaves that case open (DF-4)."""
+        """A layer is unfrozen only if the optimizer holds all its parameters: torch steps only the
+        parameters it was given, so a gradient for any other is never applied, and what becomes of
+        its ``.grad`` is outside the contract (CC-2), as Keras' refusal of variables its optimizer
+        was not built with is. Freezing is not allowed while the layer holds an accumulated
+        gradient (a pending deferred update, the caller's own ``backward()``): torch's optimizers
+        step every parameter that holds a gradient, whatever its ``requires_grad``, and the contract
+        leaves that case open (DF-4)."""
         own = _layer_parameters(pair.model)[layer]
-        return trainable or all(p.grad is None for p in own)
+        if trainable:
+            held = {id(p) for group in pair.model.current_optimizer.param_groups for p in group["params"]}
+            return all(id(p) in held for p in own)
+        return all(p.grad is None for p in own)
 
     def set_trainable(self, pair: Pair, layer: int, trainable: bool) -> None:
         for model in (pair.model, pair.twin):
