@@ -51,7 +51,8 @@ _DRAWN_OPTIMIZERS = (
     "torch optimizers over the trainable parameters, over `model.parameters()` as `fe.build` builds them "
     "(frozen ones included), or over two param groups (weights; biases and norms at half the learning rate "
     "and no weight decay); Keras optimizers built before the first call")
-_TRAINABILITY = "a layer may be frozen or unfrozen before every call after the first"
+_TRAINABILITY = ("a layer may be frozen, or unfrozen where the optimizer holds its variables, before every call "
+                 "after the first")
 _ZEROS = "gradients may hold whole tensors and rows of exact zeros"
 CHECKED_ON: Mapping[str, str] = {
     "CC-2": f"dense, conv, batch-norm and frozen-first-layer models, or, {_DRAWN_STRUCTURE}; the stateless "
@@ -62,9 +63,10 @@ CHECKED_ON: Mapping[str, str] = {
             f"optimizer of the table; {_DRAWN_OPTIMIZERS}; {_TRAINABILITY}; {_ZEROS}, and a whole call may be "
             "exactly zero.",
     "DF-5": "every program of at most 3 steps over at most 3 dense Adam models first; then programs a state "
-            "machine draws over one to three dense models (SGD, momentum or Adam, float32 or float64, with or "
+            "machine draws over two or three dense models (SGD, momentum or Adam, float32 or float64, with or "
             "without loss scaling, torch optimizers over the trainable parameters) with immediate and deferred "
-            "calls, the caller's own backward() (torch), flushes, and layers frozen and unfrozen between calls.",
+            "calls, each perhaps after freezing or unfreezing a layer of its model, the caller's own backward() "
+            "(torch), and flushes of pending entries.",
 }
 
 

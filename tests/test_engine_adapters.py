@@ -389,14 +389,27 @@ def test_a_changed_trainability_pairs_at_call_time_on_model_and_twin(adapters: D
 
 def test_torch_never_freezes_a_layer_that_holds_an_accumulated_gradient(adapters: Dict[str, Adapter]) -> None:
     """DF-4: freezing a parameter with a pending gradient is outside the contract, so the suite
-    never does it; unfreezing is always allowed."""
+    never does it; unfreezing a layer the optimizer holds stays allowed."""
     adapter = adapters["torch"]
-    pair = _pair(adapter, "frozen", "sgd", seed=5, index=23)
+    pair = adapter.pair(ModelRequest(arch="frozen", optimizer="sgd", optimizer_params="all"), 5, index=23)
     assert adapter.may_set_trainable(pair, 1, False)
     adapter.accumulate_gradients(pair, GradientDraw(seed=1, scale=1.0).arrays(adapter.trainable_shapes(pair),
                                                                              "float32"))
     assert not adapter.may_set_trainable(pair, 1, False)
     assert adapter.may_set_trainable(pair, 0, True)
+
+
+@pytest.mark.parametrize("optimizer_params, unfreezes", [("trainable", False), ("all", True), ("groups", True)])
+def test_torch_unfreezes_only_what_its_optimizer_holds(adapters: Dict[str, Adapter], optimizer_params: str,
+                                                       unfreezes: bool) -> None:
+    """CC-2: making trainable a parameter the optimizer does not hold is outside the contract (torch
+    never steps it), so the suite unfreezes only layers whose parameters the optimizer holds: every
+    layer under ``model.parameters()`` and its two groups, not the frozen first layer under the
+    trainable parameters alone."""
+    adapter = adapters["torch"]
+    pair = adapter.pair(ModelRequest(arch="frozen", optimizer="sgd", optimizer_params=optimizer_params), 5, index=26)
+    assert adapter.may_set_trainable(pair, 0, True) is unfreezes
+    assert adapter.may_set_trainable(pair, 1, False)
 
 
 def test_keras_unfreezes_only_what_its_optimizer_was_built_with(adapters: Dict[str, Adapter]) -> None:
