@@ -373,16 +373,23 @@ def torch_all_parameters(target: Target) -> Observation:
     return {"call": outcome(lambda: target.update_model(net, torch_grads(net))), "state": torch_state(net)}
 
 
+def zero_gradient_steps(target: Target, net: Any, grads: Callable[[Any, float], List[Any]],
+                        state: Callable[[Any], Any]) -> Observation:
+    """A call, then a call whose first gradient is exactly 0, on a momentum ``net``: with momentum
+    that variable still moves."""
+    steps = []
+    for k, zero_first in ((1.0, False), (2.0, True)):
+        gradients = grads(net, k)
+        if zero_first:
+            gradients[0] = gradients[0] * 0
+        steps.append({"call": outcome(lambda: target.update_model(net, gradients)), "state": state(net)})
+    return steps
+
+
 @scenario(("IM-1",), ("torch",))
 def torch_zero_gradient(target: Target) -> Observation:
     """Momentum, then a call whose first gradient is exactly 0: that parameter still moves."""
-    net, steps = torch_net("momentum"), []
-    for k, zero_first in ((1.0, False), (2.0, True)):
-        gradients = torch_grads(net, k)
-        if zero_first:
-            gradients[0] = gradients[0] * 0
-        steps.append({"call": outcome(lambda: target.update_model(net, gradients)), "state": torch_state(net)})
-    return steps
+    return zero_gradient_steps(target, torch_net("momentum"), torch_grads, torch_state)
 
 
 @scenario(("CC-2", "CC-3"), ("torch",))
@@ -536,13 +543,7 @@ def tf_immediate_with_pending(target: Target) -> Observation:
 @scenario(("IM-1",), ("tf",))
 def tf_zero_gradient(target: Target) -> Observation:
     """Momentum, then a call whose first gradient is exactly 0: that variable still moves."""
-    net, steps = tf_net("momentum"), []
-    for k, zero_first in ((1.0, False), (2.0, True)):
-        gradients = tf_grads(net, k)
-        if zero_first:
-            gradients[0] = gradients[0] * 0
-        steps.append({"call": outcome(lambda: target.update_model(net, gradients)), "state": tf_state(net)})
-    return steps
+    return zero_gradient_steps(target, tf_net("momentum"), tf_grads, tf_state)
 
 
 @scenario(("CC-2", "CC-3"), ("tf",))
