@@ -174,7 +174,7 @@ def _replay_torch(runs: List[Dict[str, Any]]) -> float:
 
 def _replay_tf(runs: List[Dict[str, Any]]) -> float:
     """The logged runs' framework work, written directly against Keras: per run, per model pair
-    (models built on first use per architecture and dtype, optimizers built and ``build()`` on first
+    (models built on first use per architecture or drawn structure and dtype, optimizers built and ``build()`` on first
     use per request, as the suite does): assign both models' weights from the seed and reset both
     optimizers' variables; per update, the gradient tensors and one eager ``apply_gradients`` on the
     model and on its twin (the model only in a run without twins), then every weight and optimizer
@@ -184,14 +184,16 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
     from conformance.adapters import load
     from conformance.model_specs import ModelRequest
     adapter = load("tf")  # the same models and optimizers as the suite's
-    models: Dict[Tuple[str, str, int], List[Any]] = {}
+    models: Dict[Tuple[str, str, str, int], List[Any]] = {}
     optimizer_cache: Dict[Tuple[str, int], List[Any]] = {}
     started = time.perf_counter()
     for run in runs:
         pairs = []
         for index, request in enumerate(run["requests"]):
-            pair = models.setdefault((request["arch"], request["dtype"], index),
-                                     [adapter.bare_model(ModelRequest.from_dict(request)) for _ in range(2)])
+            shape_key = (request["arch"], json.dumps(request.get("structure"), sort_keys=True), request["dtype"], index)
+            if shape_key not in models:
+                models[shape_key] = [adapter.bare_model(ModelRequest.from_dict(request)) for _ in range(2)]
+            pair = models[shape_key]
             key = (json.dumps(request, sort_keys=True), index)
             if key not in optimizer_cache:
                 built = [adapter.bare_optimizer(ModelRequest.from_dict(request)) for _ in pair]

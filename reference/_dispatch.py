@@ -6,7 +6,7 @@ framework up in ``sys.modules`` is enough and keeps ``import reference`` framewo
 from __future__ import annotations
 
 import sys
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 Backend = Literal["tf", "torch"]
 
@@ -21,7 +21,7 @@ def _keras_model_classes() -> tuple[type, ...]:
     return tuple(classes)
 
 
-def backend_of(model: Any) -> Backend | None:
+def backend_of(model: Any) -> Optional[Backend]:
     """Return ``"tf"`` for a Keras 3 / tf-keras model, ``"torch"`` for a torch module, else None."""
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(model, torch.nn.Module):
