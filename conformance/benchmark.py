@@ -226,8 +226,9 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
 
 
 def hypothesis_seconds_per_example(backend: str, n: int = 100, repeats: int = REPEATS) -> List[float]:
-    """Hypothesis alone: an ``@given(st.data())`` test making IM-1's draws (model request, seed, call
-    count, gradients) and nothing else, at the ``ci`` settings, ``repeats`` times after a warm-up.
+    """Hypothesis alone: an ``@given(st.data())`` test making IM-1's draws (call count, model request
+    with drawn structures, seed, per call a trainability change, gradients with zero parts and the
+    call's form) and nothing else, at the ``ci`` settings, ``repeats`` times after a warm-up.
     The suite's floor per example."""
     from hypothesis import given, settings
     from hypothesis import strategies as st
@@ -238,13 +239,21 @@ def hypothesis_seconds_per_example(backend: str, n: int = 100, repeats: int = RE
     shapes = [(3, 4), (4,), (4, 2), (2,)]
     count = [0]
 
+    # IM-1's trainability draw chooses among the changes its model allows; three stand for them here
+    trainability = st.sampled_from([None, (0, False), (1, False)])
+
     @settings(settings.get_profile("conformance-ci"), max_examples=n)
     @given(data=st.data())
-    def draws_only(data: Any) -> None:
-        data.draw(requests(backend, "cpu", optimizer_choices=optimizer_ids(backend)))
-        data.draw(seeds())
-        for _ in range(data.draw(st.integers(1, 2))):
-            data.draw(gradients()).arrays(shapes, "float32")
+    def draws_only(data: Any) -> None:  # the draws of test_im1_one_step and immediate_updates, in order
+        calls = data.draw(st.integers(1, 2), label="calls")
+        data.draw(requests(backend, "cpu", optimizer_choices=optimizer_ids(backend), drawn_structures=True),
+                  label="model")
+        data.draw(seeds(), label="weights seed")
+        for call in range(1, calls + 1):
+            if call > 1:
+                data.draw(trainability, label=f"trainability before call {call}")
+            data.draw(gradients(zeros=True, zero_parts=True), label=f"gradients {call}").arrays(shapes, "float32")
+            data.draw(st.booleans(), label=f"call {call} as update_model(model, gradients)")
         count[0] += 1
 
     draws_only()  # warm-up: strategies built, caches filled
