@@ -26,7 +26,7 @@ from tools.suite_runs import ROOT
 
 WORK = os.path.join(ROOT, "build", "mutation")
 #: file -> the --backend its code runs under (``all`` where both frameworks reach it).
-DEFAULT_FILES = ("reference/_torch.py=torch,reference/_checks.py=torch,reference/_update_model.py=all,"
+DEFAULT_FILES = ("reference/_torch.py=torch,reference/_checks.py=all,reference/_update_model.py=all,"
                  "reference/_dispatch.py=all,reference/_tf.py=tf")
 
 
