@@ -174,8 +174,8 @@ def _replay_torch(runs: List[Dict[str, Any]]) -> float:
 
 def _replay_tf(runs: List[Dict[str, Any]]) -> float:
     """The logged runs' framework work, written directly against Keras: per run, per model pair
-    (models built on first use per architecture or drawn structure and dtype, optimizers built and ``build()`` on first
-    use per request, as the suite does): assign both models' weights from the seed and reset both
+    (models built on first use per architecture or drawn structure and dtype, optimizers built and
+    ``build()`` on first use per request, as the suite does): assign both models' weights from the seed and reset both
     optimizers' variables; per update, the gradient tensors and one eager ``apply_gradients`` on the
     model and on its twin (the model only in a run without twins), then every weight and optimizer
     variable of those read back to NumPy."""
@@ -190,7 +190,8 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
     for run in runs:
         pairs = []
         for index, request in enumerate(run["requests"]):
-            shape_key = (request["arch"], json.dumps(request.get("structure"), sort_keys=True), request["dtype"], index)
+            structure = json.dumps(request.get("structure"), sort_keys=True)
+            shape_key = (request["arch"], structure, request["dtype"], index)
             if shape_key not in models:
                 models[shape_key] = [adapter.bare_model(ModelRequest.from_dict(request)) for _ in range(2)]
             pair = models[shape_key]
