@@ -220,6 +220,47 @@ def test_a_reset_pair_steps_as_a_new_one_under_keras2() -> None:
     assert " passed" in result.stdout and " skipped" not in result.stdout, result.stdout[-2000:]
 
 
+@pytest.mark.parametrize("arch, optimizer, scaler", [("batchnorm", "adam", "lso"), ("embedding", "nadam", None)])
+def test_keras_snapshot_and_reset_hold_what_numpy_reads(adapters: Dict[str, Adapter], arch: str, optimizer: str,
+                                                        scaler: Any) -> None:
+    """The Keras adapter reads and writes variables through their resource handles (cheaper than
+    ``.numpy()`` and ``assign``): its snapshot must hold exactly what ``.numpy()`` reads, for weights,
+    non-trainable state, every optimizer variable (loss-scale state included) and ``iterations``,
+    after a reset and after a step; the reset must leave in each variable what it means to."""
+    adapter = adapters["tf"]
+    request = ModelRequest(arch=arch, dtype="float32", optimizer=optimizer, scaler=scaler)
+    for stepped in (True, False):  # the second pair() resets the stepped pair
+        pair = adapter.pair(request, seed=11, index=5)
+        if stepped:
+            _step(adapter, pair, GradientDraw(seed=12, scale=1.0).arrays(adapter.trainable_shapes(pair), "float32"))
+        for model in (pair.model, pair.twin):
+            snapshot = adapter.snapshot(model)
+            expected = ([v.numpy() for v in model.trainable_variables], [v.numpy() for v in model.non_trainable_variables],
+                        [v.numpy() for v in adapter.optimizer_variables(model.current_optimizer)])
+            for got, want in zip((snapshot.weights, snapshot.frozen, snapshot.slots["optimizer"]), expected, strict=True):
+                assert len(got) == len(want) and all(
+                    g.dtype == w.dtype and np.array_equal(g, w) for g, w in zip(got, want)), (stepped, got, want)
+            assert snapshot.iterations == int(model.current_optimizer.iterations.numpy()) == int(stepped)
+    # the reset wrote the seed's weights and the optimizer state of a newly built optimizer
+    rng = np.random.default_rng(11)
+    for variable in pair.twin.trainable_variables:
+        np.testing.assert_array_equal(variable.numpy(), rng.normal(0.0, 0.5, variable.shape).astype("float32"))
+    new_optimizer = adapter.bare_optimizer(request)
+    new_optimizer.build(pair.twin.trainable_variables)
+    new_state = [v.numpy() for v in adapter.optimizer_variables(new_optimizer)]
+    reset_state = [v.numpy() for v in adapter.optimizer_variables(pair.twin.current_optimizer)]
+    assert len(new_state) == len(reset_state) > len(pair.twin.trainable_variables)
+    for new, reset in zip(new_state, reset_state):
+        np.testing.assert_array_equal(reset, new)
+
+
+def test_keras_snapshot_and_reset_hold_what_numpy_reads_under_keras2() -> None:
+    """The same, under Keras 2."""
+    result = _under_keras2(f"{__file__}::test_keras_snapshot_and_reset_hold_what_numpy_reads")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and " skipped" not in result.stdout, result.stdout[-2000:]
+
+
 def _slot_arrays(snapshot: Any) -> List[np.ndarray]:
     return [a for values in snapshot.slots.values() for a in values if a is not None]
 
