@@ -10,20 +10,19 @@ from __future__ import annotations
 
 from typing import Dict, Optional, Tuple
 
-#: Seconds per check at ``--profile ci`` on this project's 2-core machine, (Keras 3, torch), idle,
-#: 2026-11-28, every property check at 100 examples; only their ranks matter. ``None``: the clause
-#: does not apply to that backend. Parity checks on torch import TensorFlow for the other backend,
-#: hence their cost; PA-3 (CUDA) is a guess.
+#: Seconds per check at ``--profile ci`` on this project's 2-core machine, (Keras 3, torch): the
+#: report's ``seconds`` of ``python -m conformance --impl reference --backend B --profile ci --level
+#: strict`` (2026-12-07, drawn model structures, machine idle, every property check at 100
+#: examples); only their ranks matter. ``None``: the clause does not apply to that backend. Parity
+#: checks on torch import TensorFlow for the other backend, hence their cost; PA-3 (CUDA) is a guess.
 CI_SECONDS: Dict[str, Tuple[Optional[float], Optional[float]]] = {
-    "CC-1": (3.8, 0.4), "CC-2": (1.4, 0.2), "CC-3": (1.8, 0.2), "CC-4": (7.1, 0.6),
-    "CC-5": (3.3, None), "CC-6": (7.8, 0.6), "CC-7": (0.8, 0.3), "CC-8": (0.9, 0.4),
-    "IM-1": (4.0, 0.3), "IM-2": (None, 0.3), "IM-3": (None, 0.3), "IM-4": (None, 0.3),
-    "IM-5": (5.2, None), "DF-1": (2.3, 0.2), "DF-2": (2.2, 0.2), "DF-3": (1.6, None),
-    "DF-4": (None, 0.2), "DF-5": (9.2, 0.7), "DF-6": (0.8, 0.3), "EX-1": (0.8, 0.3),
-    "EX-2": (0.8, 0.2), "EX-3": (None, 0.2), "EX-4": (12.1, 9.7), "EX-5": (0.8, 0.3),
-    "MP-1": (None, 0.4), "MP-2": (None, 0.6), "MP-3": (5.4, None), "MP-4": (6.8, 8.2),
-    "MP-5": (None, 0.3), "PA-1": (5.2, 8.6), "PA-2": (2.2, 0.7), "PA-3": (7.0, 7.0),
-    "PA-4": (5.7, 5.9), "XM-1": (5.5, None), "DOC-1": (0.3, 0.1),
+    "CC-1": (3.7, 0.5), "CC-2": (2.4, 0.4), "CC-3": (5.1, 0.5), "CC-4": (4.9, 0.6), "CC-5": (3.9, None),
+    "CC-6": (9.2, 0.7), "CC-7": (0.6, 0.4), "CC-8": (0.8, 0.4), "IM-1": (5.2, 0.5), "IM-2": (None, 0.4),
+    "IM-3": (None, 0.3), "IM-4": (None, 0.5), "IM-5": (5.6, None), "DF-1": (1.7, 0.4), "DF-2": (2.9, 0.3),
+    "DF-3": (2.1, None), "DF-4": (None, 0.3), "DF-5": (20.5, 1.8), "DF-6": (0.5, 0.3), "EX-1": (0.6, 0.3),
+    "EX-2": (0.5, 0.3), "EX-3": (None, 0.2), "EX-4": (5.9, 3.4), "EX-5": (1.3, 0.7), "MP-1": (None, 0.5),
+    "MP-2": (None, 0.6), "MP-3": (5.4, None), "MP-4": (5.7, 4.5), "MP-5": (None, 0.6), "PA-1": (3.3, 7.8),
+    "PA-2": (2.8, 0.7), "PA-3": (7.0, 7.0), "PA-4": (3.8, 7.6), "XM-1": (6.0, None), "DOC-1": (0.3, 0.2),
 }
 _BACKEND_COLUMN = {"tf": 0, "torch": 1}
 
