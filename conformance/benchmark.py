@@ -110,6 +110,14 @@ def _models_updated(run: Dict[str, Any]) -> int:
     return 2 if run.get("twins", True) else 1
 
 
+def _request_keys(runs: List[Dict[str, Any]]) -> List[List[Tuple[Tuple[str, str, str, int], Tuple[str, int]]]]:
+    """Per run, per model: (the key of its layer stack: architecture, structure, dtype, index; the key
+    of its whole request and index), as hashable strings."""
+    return [[((request["arch"], json.dumps(request.get("structure"), sort_keys=True), request["dtype"], index),
+              (json.dumps(request, sort_keys=True), index)) for index, request in enumerate(run["requests"])]
+            for run in runs]
+
+
 def _replay_torch(runs: List[Dict[str, Any]]) -> float:
     """The logged runs' framework work, written directly against torch: per run, per model pair (built
     on first use, then reused, as the suite does): reset both models' weights from the seed and build
@@ -124,11 +132,12 @@ def _replay_torch(runs: List[Dict[str, Any]]) -> float:
     from conformance.model_specs import ModelRequest
     adapter = load("torch")  # the same layer stacks as the suite's models
     cache: Dict[Tuple[str, int], List[Any]] = {}
+    keys = _request_keys(runs)  # made before the timer: the suite keys its cache by the request itself
     started = time.perf_counter()
-    for run in runs:
+    for run, run_keys in zip(runs, keys):
         pairs = []
         for index, request in enumerate(run["requests"]):
-            key = (json.dumps(request, sort_keys=True), index)
+            key = run_keys[index][1]
             if key not in cache:
                 cache[key] = [adapter.bare_model(ModelRequest.from_dict(request)) for _ in range(2)]
             models = cache[key]
@@ -178,37 +187,39 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
     ``build()`` on first use per request, as the suite does): assign both models' weights from the seed and reset both
     optimizers' variables; per update, the gradient tensors and one eager ``apply_gradients`` on the
     model and on its twin (the model only in a run without twins), then every weight and optimizer
-    variable of those read back to NumPy."""
+    variable of those read back to NumPy. Variables are read and written as the suite's adapter does
+    (``read_variables``, ``write_variable``: TensorFlow's resource-variable ops, no Keras wrappers),
+    the cheapest way this project knows."""
     import numpy as np
     import tensorflow as tf
     from conformance.adapters import load
     from conformance.model_specs import ModelRequest
     adapter = load("tf")  # the same models and optimizers as the suite's
+    read, write = adapter.read_variables, adapter.write_variable
     models: Dict[Tuple[str, str, str, int], List[Any]] = {}
     optimizer_cache: Dict[Tuple[str, int], List[Any]] = {}
+    keys = _request_keys(runs)  # made before the timer: the suite keys its caches by the request itself
     started = time.perf_counter()
-    for run in runs:
+    for run, run_keys in zip(runs, keys):
         pairs = []
         for index, request in enumerate(run["requests"]):
-            structure = json.dumps(request.get("structure"), sort_keys=True)
-            shape_key = (request["arch"], structure, request["dtype"], index)
+            shape_key, key = run_keys[index]
             if shape_key not in models:
                 models[shape_key] = [adapter.bare_model(ModelRequest.from_dict(request)) for _ in range(2)]
             pair = models[shape_key]
-            key = (json.dumps(request, sort_keys=True), index)
             if key not in optimizer_cache:
                 built = [adapter.bare_optimizer(ModelRequest.from_dict(request)) for _ in pair]
                 for optimizer, model in zip(built, pair):
                     optimizer.build(model.trainable_variables)
-                optimizer_cache[key] = [(o, [v.numpy() for v in adapter.optimizer_variables(o)]) for o in built]
+                optimizer_cache[key] = [(o, read(adapter.optimizer_variables(o))) for o in built]
             for model, (optimizer, initial) in zip(pair, optimizer_cache[key]):
                 rng = np.random.default_rng(run["seed"] + index)
                 for v in model.trainable_variables:
-                    v.assign(rng.normal(0.0, 0.5, tuple(v.shape)).astype(request["dtype"]))
+                    write(v, rng.normal(0.0, 0.5, tuple(v.shape)).astype(request["dtype"]))
                 for v in model.non_trainable_variables:
-                    v.assign(rng.uniform(0.5, 1.5, tuple(v.shape)).astype(request["dtype"]))
+                    write(v, rng.uniform(0.5, 1.5, tuple(v.shape)).astype(request["dtype"]))
                 for v, value in zip(adapter.optimizer_variables(optimizer), initial):
-                    v.assign(value)
+                    write(v, value)
             pairs.append((request, pair, [o for o, _ in optimizer_cache[key]]))
         rng = np.random.default_rng(run["seed"])
         for op in run["ops"]:
@@ -221,8 +232,7 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
                 present = [(tf.constant(g), v) for g, v in zip(grads, variables) if g is not None]
                 if present:
                     optimizer.apply_gradients(present)
-                [v.numpy().copy() for v in model.variables]
-                [v.numpy().copy() for v in adapter.optimizer_variables(optimizer)]
+                read(list(model.variables) + adapter.optimizer_variables(optimizer))
     return time.perf_counter() - started
 
 

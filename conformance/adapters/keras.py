@@ -359,6 +359,17 @@ class KerasAdapter(Adapter):
         return _new_model(request)
 
     @staticmethod
+    def read_variables(variables: Sequence[Any]) -> List[np.ndarray]:
+        """Copies of the values of ``variables``, read as snapshots read them (the benchmark's bare
+        replay reads the same way)."""
+        return _read_all(variables)
+
+    @staticmethod
+    def write_variable(variable: Any, value: np.ndarray) -> None:
+        """``variable.assign(value)`` as resets write (``value`` of the variable's shape and dtype)."""
+        _write(variable, value)
+
+    @staticmethod
     def bare_optimizer(request: ModelRequest) -> Any:
         """``request``'s optimizer (in its ``LossScaleOptimizer`` when loss-scaled), not built."""
         return _optimizer(request)
