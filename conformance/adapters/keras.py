@@ -166,17 +166,18 @@ def _read_all(variables: Sequence[Any]) -> List[np.ndarray]:
     ``ReadVariableOp`` each on a dozen small variables. Where that op is missing or refuses (another
     TensorFlow, variables on several devices) or a variable has no resource, each is read by
     :func:`_read`: the same values either way."""
-    global _MULTI_READ
+    global _EAGER_EXECUTE
     resources = [_resource(v) for v in variables]
-    if _MULTI_READ is not None and resources and all(r is not None for r in resources):
+    if _EAGER_EXECUTE is not None and resources and all(r is not None for r in resources):
         try:
-            values = _MULTI_READ.execute(b"_ReadVariablesOp", len(resources), inputs=[r.handle for r in resources],
-                                         attrs=("N", len(resources), "dtypes",
-                                                [r.dtype.as_datatype_enum for r in resources]),
-                                         ctx=_MULTI_READ_CONTEXT.context())
+            values = _EAGER_EXECUTE.execute(b"_ReadVariablesOp", len(resources),
+                                            inputs=[r.handle for r in resources],
+                                            attrs=("N", len(resources), "dtypes",
+                                                   [r.dtype.as_datatype_enum for r in resources]),
+                                            ctx=_EAGER_CONTEXT.context())
             return [value.numpy().copy() for value in values]
         except Exception:  # noqa: BLE001 - any refusal: read them one by one from now on
-            _MULTI_READ = None
+            _EAGER_EXECUTE = None
     return [_read(v) for v in variables]
 
 
@@ -194,10 +195,12 @@ def _write(variable: Any, value: np.ndarray) -> None:
 
 _READ_VARIABLE = tf.raw_ops.ReadVariableOp
 _ASSIGN_VARIABLE = tf.raw_ops.AssignVariableOp
-try:  # TensorFlow's op executor: ``_ReadVariablesOp`` is not in ``tf.raw_ops``
-    from tensorflow.python.eager import context as _MULTI_READ_CONTEXT, execute as _MULTI_READ  # noqa: E402
+#: TensorFlow's eager op executor (``_ReadVariablesOp`` is not in ``tf.raw_ops``); ``None`` where it
+#: cannot be imported, or once that op has been refused (``_read_all`` then reads one by one).
+try:
+    from tensorflow.python.eager import context as _EAGER_CONTEXT, execute as _EAGER_EXECUTE  # noqa: E402
 except ImportError:  # pragma: no cover - another TensorFlow layout
-    _MULTI_READ = _MULTI_READ_CONTEXT = None
+    _EAGER_EXECUTE = _EAGER_CONTEXT = None
 
 
 def _build_optimizer(optimizer: Any, variables: List[Any]) -> None:
