@@ -23,13 +23,14 @@ SCALES: Tuple[float, ...] = (1.0, 0.5, 2.0, 4.0)
 STRUCTURAL_OPTIMIZERS: Tuple[str, ...] = tuple(e.id for e in optimizers.OPTIMIZERS if e.structural)
 
 
-def optimizer_ids(backend: str, **capabilities: bool) -> List[str]:
+@functools.lru_cache(maxsize=None)
+def optimizer_ids(backend: str, **capabilities: bool) -> Tuple[str, ...]:
     """Optimizers of the table that exist on ``backend``, in table order, keeping only the rows whose
     capability fields (``stateful``, ``scale_invariant``, ``structural``, ``unscale_visible``, ...)
-    equal the values given."""
-    return [e.id for e in optimizers.OPTIMIZERS
-            if (backend != "torch" or e.torch is not None)
-            and all(getattr(e, name) == value for name, value in capabilities.items())]
+    equal the values given (computed once per argument set: checks ask for every example)."""
+    return tuple(e.id for e in optimizers.OPTIMIZERS
+                 if (backend != "torch" or e.torch is not None)
+                 and all(getattr(e, name) == value for name, value in capabilities.items()))
 
 
 def requests(backend: str, device: str = "cpu", archs: Sequence[str] = ARCHITECTURES,

@@ -347,6 +347,23 @@ def test_identical_fast_path_only_when_snapshots_agree(adapters: Dict[str, Adapt
     assert (run.differences() == []) == equal_by_snapshots
 
 
+@pytest.mark.parametrize("where, equal", [("both", True), ("model", False), ("twin", False)])
+def test_identical_counts_nan_as_the_snapshots_do(adapters: Dict[str, Adapter], where: str, equal: bool) -> None:
+    """A NaN in the same place of model and twin (Adamax with ``eps=0`` on a gradient that is
+    exactly 0) is equal for the fast path as for the snapshots; a NaN on one side only is not."""
+    import torch
+    from conformance.harness import Run
+    adapter = adapters["torch"]
+    run = Run("IM-1", adapter, reference.update_model, [ModelRequest(arch="dense", optimizer="adam")], seed=5)
+    run.update(0, GradientDraw(seed=6, scale=1.0).arrays(run.shapes(), "float32"))
+    pair = run.pairs[0]
+    for model in {"both": (pair.model, pair.twin), "model": (pair.model,), "twin": (pair.twin,)}[where]:
+        with torch.no_grad():
+            next(model.parameters())[0, 1] = float("nan")
+    assert adapter.identical(pair) == equal
+    assert (run.differences() == []) == equal
+
+
 def test_xm1_traced_update_is_reused_and_applies_each_examples_gradients(adapters: Dict[str, Adapter]) -> None:
     """XM-1 keeps a reused pair's traced update per (implementation, defer, calls): the second example
     runs the graph without calling the implementation's Python again, and still applies its own

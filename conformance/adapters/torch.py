@@ -119,24 +119,22 @@ class Layout:
 
 def layout(model: torch.nn.Module) -> Layout:
     result = Layout()
-    seen_params: set = set()
-    seen_buffers: set = set()
-    modules = list(model.modules())
-    for module in modules:  # parameters() order: modules depth-first, each module's own in order
+    trainable, kinds, frozen, buffers = result.trainable, result.kinds, result.frozen, result.buffers
+    seen: set = set()  # parameters and buffers met (a tied weight is listed once, where first met)
+    for module in model.modules():  # parameters() order: modules depth-first, each module's own in order
         for p in module._parameters.values():
-            if p is None or id(p) in seen_params:
+            if p is None or id(p) in seen:
                 continue
-            seen_params.add(id(p))
+            seen.add(id(p))
             if p.requires_grad:
-                result.trainable.append(p)
-                result.kinds.append(_kind(p.shape, module))
+                trainable.append(p)
+                kinds.append(_kind(p.shape, module))
             else:
-                result.frozen.append(p)
-    for module in modules:
+                frozen.append(p)
         for b in module._buffers.values():
-            if b is not None and id(b) not in seen_buffers:
-                seen_buffers.add(id(b))
-                result.buffers.append(b)
+            if b is not None and id(b) not in seen:
+                seen.add(id(b))
+                buffers.append(b)
     return result
 
 
@@ -167,6 +165,20 @@ def _optimizer(model: torch.nn.Module, request: ModelRequest) -> torch.optim.Opt
     return optimizer
 
 
+def _seed_values(parts: Layout, seed: int) -> List[Optional[torch.Tensor]]:
+    """The values a reset gives ``parts.trainable + parts.frozen + parts.buffers`` (``None``: zero)."""
+    rng = np.random.default_rng(seed)
+    values: List[Optional[torch.Tensor]] = []
+    for p, kind in zip(parts.trainable, parts.kinds):
+        value = from_canonical(rng.normal(0.0, 0.5, canonical_shape(p.shape, kind)), kind)
+        values.append(torch.as_tensor(np.ascontiguousarray(value)))
+    for p in parts.frozen:
+        values.append(torch.as_tensor(rng.uniform(0.5, 1.5, tuple(p.shape))))
+    for b in parts.buffers:
+        values.append(torch.as_tensor(rng.uniform(0.5, 1.5, tuple(b.shape))) if b.is_floating_point() else None)
+    return values
+
+
 def _scaler(request: ModelRequest) -> Any:
     if request.scaler is None:
         return None
@@ -192,13 +204,20 @@ def _scale(optimizer: Any) -> Optional[float]:
 
 
 def _same_tensor(a: Optional[torch.Tensor], b: Optional[torch.Tensor]) -> bool:
-    """Both ``None``, or two tensors of one shape, dtype and device with equal values (NaN never
-    equals: such tensors take the slow path, which compares NaNs as equal)."""
+    """Both ``None``, or two tensors of one shape, dtype and device with equal values, NaN where the
+    other has NaN (as the comparisons of snapshots count NaNs: equal to each other)."""
     if a is None or b is None:
         return a is None and b is None
     if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
         return False
-    return a.shape == b.shape and a.dtype == b.dtype and a.device == b.device and torch.equal(a, b)
+    if a.shape != b.shape or a.dtype != b.dtype or a.device != b.device:
+        return False
+    if torch.equal(a, b):
+        return True
+    if not a.is_floating_point():
+        return False
+    nan = torch.isnan(a)
+    return torch.equal(nan, torch.isnan(b)) and torch.equal(a[~nan], b[~nan])
 
 
 class TorchAdapter(Adapter):
@@ -243,23 +262,28 @@ class TorchAdapter(Adapter):
         return Pair(request, model, twin, index)
 
     def _reset(self, pair: Pair, seed: int, fresh: bool) -> None:
-        for model in (pair.model, pair.twin):
+        """Both models back to the trainability the request builds, weights drawn from ``seed``
+        (trainable: normal(0, 0.5) in canonical layout; frozen parameters and floating buffers:
+        uniform(0.5, 1.5); other buffers 0), ``.grad`` cleared, a new optimizer (and scaler).
+        The values are drawn once, for the twin, and copied into both."""
+        values: List[Optional[torch.Tensor]] = []
+        shapes: Optional[List[Tuple[int, ...]]] = None
+        for model in (pair.twin, pair.model):
             for p, requires_grad in zip(model.parameters(), model.built_requires_grad):
                 p.requires_grad_(requires_grad)
-            rng = np.random.default_rng(seed)
             parts = layout(model)
+            tensors = parts.trainable + parts.frozen + parts.buffers
+            here = [tuple(t.shape) for t in tensors] + [(len(parts.trainable),)]
+            if here != shapes:  # the twin; or a model an implementation has reshaped: its own draw
+                values, shapes = _seed_values(parts, seed), here
             with torch.no_grad():
-                for p, kind in zip(parts.trainable, parts.kinds):
-                    value = from_canonical(rng.normal(0.0, 0.5, canonical_shape(p.shape, kind)), kind)
-                    p.copy_(torch.as_tensor(np.ascontiguousarray(value)))
-                    p.grad = None
-                for p in parts.frozen:
-                    p.copy_(torch.as_tensor(rng.uniform(0.5, 1.5, tuple(p.shape))))
-                for b in parts.buffers:
-                    if b.is_floating_point():
-                        b.copy_(torch.as_tensor(rng.uniform(0.5, 1.5, tuple(b.shape))))
+                for t, value in zip(tensors, values):
+                    if value is None:
+                        t.zero_()
                     else:
-                        b.zero_()
+                        t.copy_(value)
+                for p in parts.trainable:
+                    p.grad = None
             self._attach_optimizer(model, pair.request)
 
     def trainable_shapes(self, pair: Pair) -> List[Tuple[int, ...]]:

@@ -1,6 +1,7 @@
 """Scenario helpers shared by the check modules: one parametrized helper per kind of check."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Type
 
 from hypothesis import strategies as st
@@ -36,10 +37,16 @@ def trainability_changes(run: Run, index: int = 0) -> List[Tuple[int, bool]]:
             if run.adapter.may_set_trainable(pair, layer, not trainable) and (not trainable or sum(now) > 1)]
 
 
+@functools.lru_cache(maxsize=None)
+def _change_or_none(changes: Tuple[Tuple[int, bool], ...]) -> st.SearchStrategy[Optional[Tuple[int, bool]]]:
+    """No change (what shrinking aims at) or one of ``changes``; built once per set of changes."""
+    return st.sampled_from((None,) + changes)
+
+
 def maybe_change_trainability(run: Run, data: Any, index: int = 0, label: str = "trainability") -> None:
     """Perhaps freeze or unfreeze one layer of model ``index``, as a caller does between calls
     (no change is what shrinking aims at)."""
-    change = data.draw(st.sampled_from([None] + trainability_changes(run, index)), label=label)
+    change = data.draw(_change_or_none(tuple(trainability_changes(run, index))), label=label)
     if change is not None:
         run.set_trainable(index, *change)
 

@@ -2,6 +2,8 @@
 that are not scale-invariant, so a missing or doubled unscale shows."""
 from __future__ import annotations
 
+from typing import Tuple
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -38,7 +40,7 @@ def _scaled_program(run: Run, data, scaled: bool, overflow: bool, deferral: bool
     count_example()
 
 
-def _visible(backend: str) -> list:
+def _visible(backend: str) -> Tuple[str, ...]:
     return optimizer_ids(backend, scale_invariant=False, unscale_visible=True)
 
 
