@@ -242,9 +242,10 @@ class TorchAdapter(Adapter):
         return model
 
     def _model(self, request: ModelRequest) -> torch.nn.Module:
+        """A model of ``request``, without optimizer: every pair is reset before use, and the reset
+        attaches a new one."""
         model = self.bare_model(request)
         model.built_requires_grad = [p.requires_grad for p in model.parameters()]  # restored at reset
-        self._attach_optimizer(model, request)
         return model
 
     @staticmethod
