@@ -53,3 +53,15 @@ def test_bare_replay_redoes_a_logged_workload(tmp_path: Path, backend: str) -> N
     log.write_text(json.dumps({"runs": runs}))
     values = bare_seconds_per_example(backend, str(log), repeats=2)
     assert len(values) == 2 and all(v > 0 for v in values)
+
+
+@pytest.mark.parametrize("backend, framework", [("torch", "torch"), ("tf", "tensorflow")])
+def test_adapter_timings_print_every_figure(capsys: pytest.CaptureFixture, backend: str, framework: str) -> None:
+    """``python -m tools.adapter_timings`` (the micro-timings ``docs/performance.md`` quotes) runs and
+    prints one positive figure per row: five for the backend, two for NumPy."""
+    pytest.importorskip(framework)
+    from tools import adapter_timings
+    assert adapter_timings.main(["--backend", backend, "--number", "2"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(rows) == 7, rows
+    assert all(float(row.split()[-2]) > 0 for row in rows), rows
