@@ -21,9 +21,8 @@ _runs: Optional[List[Dict[str, Any]]] = [] if os.environ.get(LOG_VARIABLE) else 
 def start_run(requests: Sequence[Any], seed: int, twins: bool = True) -> None:
     """A new example: these model requests (one pair each), reset to weights from ``seed``; with
     ``twins`` False its updates reach the models only (``Run(twins=False)``)."""
-    if _runs is not None:
-        _runs.append({"requests": [dataclasses.asdict(r) for r in requests], "seed": seed, "twins": twins,
-                      "ops": []})
+    if _runs is not None:  # the requests (frozen dataclasses) become dicts when the log is written
+        _runs.append({"requests": list(requests), "seed": seed, "twins": twins, "ops": []})
 
 
 def update(index: int, present: Sequence[bool], defer: bool) -> None:
@@ -44,5 +43,6 @@ def write() -> None:
     e.g. in the xdist controller). Meant for one worker (``--workers 1``): a second would overwrite."""
     path = os.environ.get(LOG_VARIABLE)
     if path and _runs:
+        runs = [{**run, "requests": [dataclasses.asdict(r) for r in run["requests"]]} for run in _runs]
         with open(path, "w", encoding="utf-8") as handle:
-            json.dump({"runs": _runs}, handle)
+            json.dump({"runs": runs}, handle)
