@@ -50,13 +50,34 @@ class Structure:
     the same shapes in the same order): a stem (``STEMS``; its weights frozen or not), then the body's
     layers, of which ``layers[nested[0]:nested[1]]`` (when not empty) form a nested sub-model (a Keras
     ``Sequential`` used as a layer, a torch ``Sequential`` inside the model), frozen as a whole when
-    ``nested_frozen``."""
+    ``nested_frozen``.
+
+    ``tied_output`` (with a ``"tokens"`` stem only): after the body, an output layer of
+    ``EMBEDDING_VOCAB`` logits whose kernel is the stem's embedding matrix itself, transposed, with a
+    bias of its own: one weight shared by two layers, as language models tie their input embedding
+    and output projection (torch: ``head.weight = embedding.weight``; Keras: a layer that holds the
+    embedding layer and multiplies by its matrix). The model lists the shared weight once, where the
+    embedding stands. The head is trainable or frozen with the stem, and freezing or unfreezing the
+    head freezes or unfreezes the shared weight with it. The body must end at the stem's width."""
     stem: str = "vector"
     stem_width: int = 2
     stem_frozen: bool = False
     layers: Tuple[Layer, ...] = (Layer(),)
     nested: Tuple[int, int] = (0, 0)
     nested_frozen: bool = False
+    tied_output: bool = False
+
+    def __post_init__(self) -> None:
+        if self.tied_output and (self.stem != "tokens" or self.body_width() != self.stem_width):
+            raise ValueError(f"a tied output needs a tokens stem and a body that ends at the stem's width "
+                             f"({self.stem_width}): {self}")
+
+    def body_width(self) -> int:
+        """The width of the body's output."""
+        width = STEMS[self.stem](self.stem_width)
+        for layer in self.layers:
+            width = layer.width if layer.kind == "dense" else width
+        return width
 
     def __str__(self) -> str:
         stem = {"vector": "3 inputs", "image": f"4x4 image, conv {self.stem_width}",
@@ -65,6 +86,8 @@ class Structure:
         parts, (a, b) = [str(layer) for layer in self.layers], self.nested
         if a < b:
             parts[a:b] = [f"[nested{' frozen' if self.nested_frozen else ''}: {', '.join(parts[a:b])}]"]
+        if self.tied_output:
+            parts.append(f"{EMBEDDING_VOCAB} logits through the embedding's own matrix (tied weights)")
         return f"{stem} -> " + " -> ".join(parts)
 
 

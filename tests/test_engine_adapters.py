@@ -31,7 +31,7 @@ from conformance import optimizers
 from conformance.compare import compare_lists
 from conformance.adapters import BackendUnavailable, load
 from conformance.adapters.base import Adapter, Pair
-from conformance.model_specs import ModelRequest, Structure
+from conformance.model_specs import EMBEDDING_VOCAB, Layer, ModelRequest, Structure
 from conformance.strategies import GradientDraw, structures
 
 BACKENDS = ("torch", "tf")  # torch first: a process using both imports torch before TensorFlow
@@ -506,4 +506,46 @@ def test_a_drawn_structure_builds_alike_on_every_backend(adapters: Dict[str, Ada
 def test_a_drawn_structure_builds_alike_under_keras2() -> None:
     """The same, with Keras 2 against torch."""
     result = _under_keras2(f"{__file__}::test_a_drawn_structure_builds_alike_on_every_backend")
+    assert result.returncode == 0 and " passed" in result.stdout, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+# -- weights tied between two layers ------------------------------------------------------------
+TIED = [Structure(stem="tokens", stem_width=2, layers=(Layer("dense", 2),), tied_output=True),
+        Structure(stem="tokens", stem_width=3, stem_frozen=True, layers=(Layer("dense", 2), Layer("dense", 3)),
+                  tied_output=True),
+        Structure(stem="tokens", stem_width=2, layers=(Layer("dense", 3), Layer("batchnorm", 3), Layer("dense", 2)),
+                  nested=(0, 2), tied_output=True)]
+
+
+@pytest.mark.parametrize("structure", TIED, ids=["plain", "stem-frozen", "nested"])
+def test_a_tied_output_builds_alike_on_every_backend(adapters: Dict[str, Adapter], structure: Structure) -> None:
+    """An output layer that multiplies by the embedding's own matrix: the model lists that matrix
+    once, where the embedding stands, on every backend; its gradient is not a sparse lookup's; one
+    reference step equals the twin's; freezing the output layer freezes the matrix with it."""
+    request = ModelRequest(arch="structure", structure=structure, optimizer="adam")
+    pairs = {backend: adapter.pair(request, 7, index=31) for backend, adapter in adapters.items()}
+    shapes = {backend: adapters[backend].trainable_shapes(pair) for backend, pair in pairs.items()}
+    assert shapes["tf"] == shapes["torch"], shapes
+    matrix = (EMBEDDING_VOCAB, structure.stem_width)
+    assert shapes["torch"].count(matrix) == (0 if structure.stem_frozen else 1), shapes
+    assert shapes["torch"][-1] == (EMBEDDING_VOCAB,) or structure.stem_frozen  # the output's own bias
+    if "torch" in pairs:
+        model = pairs["torch"].model
+        assert model[-1].weight is model[0].weight
+    for backend, pair in pairs.items():
+        adapter = adapters[backend]
+        assert adapter.sparse_index(pair) is None, backend
+        _step(adapter, pair, GradientDraw(seed=8, scale=1.0).arrays(shapes[backend], "float32"))
+        model, twin = adapter.snapshot(pair.model), adapter.snapshot(pair.twin)
+        assert not compare_lists("weights", model.weights, twin.weights), backend
+        if not structure.stem_frozen:
+            head = len(adapter.layers_trainable(pair)) - 1
+            adapter.set_trainable(pair, head, False)
+            assert matrix not in adapter.trainable_shapes(pair), backend
+            assert (EMBEDDING_VOCAB,) not in adapter.trainable_shapes(pair), backend
+
+
+def test_a_tied_output_builds_alike_under_keras2() -> None:
+    """The same, with Keras 2 against torch."""
+    result = _under_keras2(f"{__file__}::test_a_tied_output_builds_alike_on_every_backend")
     assert result.returncode == 0 and " passed" in result.stdout, result.stdout[-4000:] + result.stderr[-2000:]

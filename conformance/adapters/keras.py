@@ -58,8 +58,9 @@ def _structure_model(structure: Structure, dtype: str) -> Any:
                                             trainable=not structure.stem_frozen)(inputs))
     else:
         inputs = keras.Input((2,), dtype="int32")
-        x = L.Flatten(dtype=dtype)(L.Embedding(EMBEDDING_VOCAB, structure.stem_width, dtype=dtype,
-                                               trainable=not structure.stem_frozen)(inputs))
+        embedding = L.Embedding(EMBEDDING_VOCAB, structure.stem_width, dtype=dtype,
+                                trainable=not structure.stem_frozen)
+        x = L.Flatten(dtype=dtype)(embedding(inputs))
     layers = [L.Dense(s.width, dtype=dtype, trainable=not s.frozen) if s.kind == "dense"
               else L.BatchNormalization(dtype=dtype, trainable=not s.frozen) for s in structure.layers]
     a, b = structure.nested
@@ -74,7 +75,30 @@ def _structure_model(structure: Structure, dtype: str) -> Any:
         if structure.layers[index].shared:
             x = layers[index](x)
         index += 1
+    if structure.tied_output:
+        head = _TiedOutput(embedding, dtype=dtype)
+        head.trainable = not structure.stem_frozen  # and so the embedding it holds, as it already is
+        x = head(x)
     return keras.Model(inputs, x)
+
+
+class _TiedOutput(keras.layers.Layer):
+    """Logits over the embedding's vocabulary: ``x @ embeddings.T + bias``, the kernel being the
+    embedding layer's own matrix (weights tied between two layers). The embedding layer is one of
+    this layer's sublayers, so the model lists the matrix once, where the embedding stands, and
+    freezing this layer freezes the embedding too (as freezing the torch head freezes its tied
+    ``Parameter``)."""
+
+    def __init__(self, embedding: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.embedding = embedding
+
+    def build(self, input_shape: Any) -> None:
+        self.bias = self.add_weight(name="bias", shape=(EMBEDDING_VOCAB,), initializer="zeros", dtype=self.dtype)
+        super().build(input_shape)
+
+    def call(self, inputs: Any) -> Any:
+        return tf.matmul(inputs, tf.convert_to_tensor(self.embedding.embeddings), transpose_b=True) + self.bias
 
 
 def _new_model(request: ModelRequest) -> Any:
@@ -307,8 +331,12 @@ class KerasAdapter(Adapter):
             _weighted_layers(model)[layer].trainable = trainable
 
     def sparse_index(self, pair: Pair) -> Optional[int]:
+        """The first trainable variable that only embeddings use (a matrix tied to an output layer
+        has a dense gradient: the lookup's rows plus the output layer's whole matrix)."""
         embedded = {id(w) for layer in pair.model.layers if isinstance(layer, keras.layers.Embedding)
                     for w in layer.weights}
+        embedded -= {id(w) for layer in pair.model.layers if not isinstance(layer, keras.layers.Embedding)
+                     for w in layer.weights}
         return next((i for i, v in enumerate(pair.model.trainable_variables) if id(v) in embedded), None)
 
     def environment(self) -> Dict[str, Any]:

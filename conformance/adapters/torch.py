@@ -61,6 +61,11 @@ def _structure_modules(structure: Structure) -> List[torch.nn.Module]:
         if structure.nested_frozen:
             inner.requires_grad_(False)
         body[start:stop] = [inner]
+    if structure.tied_output:  # logits through the embedding's own matrix: one Parameter, two modules
+        head = nn.Linear(structure.stem_width, EMBEDDING_VOCAB)
+        head.weight = modules[0].weight
+        head.bias.requires_grad_(not structure.stem_frozen)
+        body.append(head)
     return modules + body
 
 
@@ -314,10 +319,16 @@ class TorchAdapter(Adapter):
                 p.requires_grad_(trainable)
 
     def sparse_index(self, pair: Pair) -> Optional[int]:
+        """The first trainable parameter that only embeddings use (a weight tied to an output layer
+        has a dense gradient: the lookup's rows plus the output layer's whole matrix)."""
         parts = layout(pair.model)
-        owners = {id(p): m for m in pair.model.modules() for p in m._parameters.values() if p is not None}
-        return next((i for i, p in enumerate(parts.trainable) if isinstance(owners[id(p)], torch.nn.Embedding)),
-                    None)
+        owners: Dict[int, List[torch.nn.Module]] = {}
+        for module in pair.model.modules():
+            for p in module._parameters.values():
+                if p is not None:
+                    owners.setdefault(id(p), []).append(module)
+        return next((i for i, p in enumerate(parts.trainable)
+                     if all(isinstance(m, torch.nn.Embedding) for m in owners[id(p)])), None)
 
     def environment(self) -> Dict[str, Any]:
         cuda = torch.cuda.is_available()
