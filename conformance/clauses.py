@@ -46,7 +46,9 @@ class Clause:
 _DRAWN_STRUCTURE = (
     "in half the examples, a drawn structure instead: a stem (3 inputs, a conv over a 4x4 image or an embedding over token "
     "ids, frozen or not), one to three body layers (dense of width 1-4, batch norm, a dense layer applied "
-    "twice with shared weights, each frozen or not) and perhaps a nested sub-model, frozen as a whole or not")
+    "twice with shared weights, each frozen or not), perhaps a nested sub-model, frozen as a whole or not, and, "
+    "in one structure in three, an output layer whose kernel is the token embedding's own matrix "
+    "(one weight tied between two layers)")
 _DRAWN_OPTIMIZERS = (
     "torch optimizers over the trainable parameters, over `model.parameters()` as `fe.build` builds them "
     "(frozen ones included), or over two param groups (weights; biases and norms at half the learning rate "

@@ -214,9 +214,15 @@ def structures(draw: Any) -> Structure:
     """Models as users build them (``model_specs.Structure``): a stem (3 inputs, a small image through
     a convolution, or token ids through an embedding; its weights frozen or not), one to three body
     layers (dense of width 1 to 4, batch norm, a dense layer applied twice with shared weights, each
-    frozen or not), and perhaps a nested sub-model around some of them, frozen as a whole or not.
+    frozen or not), perhaps a nested sub-model around some of them, frozen as a whole or not, and in
+    one structure in three a token stem whose embedding matrix is also the kernel of an output layer
+    (weights tied; a dense layer of the embedding's width goes before it where the body ends at
+    another).
     Shrinking ends on the smallest: 3 inputs into one dense layer."""
-    stem = draw(st.sampled_from(tuple(STEMS)), label="stem")
+    # one structure in three ties an output layer to a token stem's embedding, as language models do:
+    # drawn first, so that a check's few distinct structures per run hold some
+    tied = draw(st.sampled_from((False, False, True)), label="output tied to an embedding stem")
+    stem = "tokens" if tied else draw(st.sampled_from(tuple(STEMS)), label="stem")
     stem_width = draw(st.integers(1, 3), label="stem width")
     stem_frozen = stem != "vector" and draw(st.booleans(), label="stem frozen")
     width, layers = STEMS[stem](stem_width), []
@@ -238,9 +244,11 @@ def structures(draw: Any) -> Structure:
             nested, nested_frozen = (a, b), draw(st.booleans(), label="nested frozen")
             # frozen, or not, as a whole: unfreezing a sub-model unfreezes every layer in it
             layers[a:b] = [dataclasses.replace(layer, frozen=False) for layer in layers[a:b]]
+    if tied and width != stem_width:  # the tied output takes the embedding's width
+        layers.append(Layer("dense", stem_width, draw(st.booleans(), label="frozen")))
     in_nested = set(range(*nested)) if nested_frozen else set()
     if (stem == "vector" or stem_frozen) and all(layer.frozen or i in in_nested for i, layer in enumerate(layers)):
         # something to train: the last layer stays trainable
         layers[-1] = dataclasses.replace(layers[-1], frozen=False)
         nested_frozen = nested_frozen and len(layers) - 1 not in in_nested
-    return Structure(stem, stem_width, stem_frozen, tuple(layers), nested, nested_frozen)
+    return Structure(stem, stem_width, stem_frozen, tuple(layers), nested, nested_frozen, tied)

@@ -867,6 +867,31 @@ def tf_state(net: Any) -> Dict[str, Any]:
             "iterations": int(optimizer.iterations.numpy())}
 
 
+def tied_net(backend: str, optimizer: str = "sgd", name: str = "net") -> Any:
+    """Embedding(6, 2), Flatten, a dense layer of 2, then 6 logits through the embedding's own matrix
+    (weights tied between two layers): the suite's ``Structure(tied_output=True)``, built by its
+    adapter, with dyadic weights and ``current_optimizer`` attached (``"sgd"`` or ``"momentum"``)."""
+    import_torch_first()
+    from conformance.adapters import load
+    from conformance.model_specs import Layer, ModelRequest, Structure
+    structure = Structure(stem="tokens", stem_width=2, layers=(Layer("dense", 2),), tied_output=True)
+    net = load(backend).bare_model(ModelRequest(arch="structure", structure=structure))
+    if backend == "torch":
+        torch = torch_module()
+        with torch.no_grad():
+            for index, param in enumerate(net.parameters()):
+                param.copy_(torch.as_tensor(value_pattern(tuple(param.shape), index, 0.125)))
+        momentum = 0.5 if optimizer == "momentum" else 0.0
+        net.current_optimizer = torch.optim.SGD(list(net.parameters()), lr=0.5, momentum=momentum)
+        net.current_optimizer.scaler = None
+    else:
+        for index, variable in enumerate(net.weights):
+            variable.assign(value_pattern(tuple(variable.shape), index, 0.125))
+        net.current_optimizer = tf_optimizer(optimizer)
+    net.model_name = name
+    return net
+
+
 def lso_scale(optimizer: Any) -> float:
     scale = getattr(optimizer, "dynamic_scale", None)  # Keras 3 (after build)
     if scale is None:

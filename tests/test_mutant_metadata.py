@@ -57,6 +57,8 @@ S = _load_scenarios()
 WITNESSES: Dict[str, Tuple[str, ...]] = {
     "torch_pairs_optimizer_params": ("torch_param_groups",),
     "torch_walks_top_level_layers": ("torch_nested",),
+    "torch_params_per_module": ("torch_tied",),
+    "tf_layer_trainable_weights": ("tf_tied",),
     "torch_caps_loss_scale": ("torch_scale_growth",),
     "torch_caches_params": ("torch_trainability_changes",),
     "tf_caches_variables": ("tf_trainability_changes",),

@@ -36,8 +36,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, home of the framework kit
 from reference_helpers import (clones, gradient_pattern, import_torch_first, intact, keras_flavour,  # noqa: E402
-                               lso_scale, tf_grads, tf_module, tf_net, tf_state, torch_grads, torch_module,
-                               torch_net, torch_state)
+                               lso_scale, tf_grads, tf_module, tf_net, tf_state, tied_net, torch_grads,
+                               torch_module, torch_net, torch_state)
 
 Observation = Any
 # |a - b| <= atol + rtol * |b|. float32: a few ulps (the dyadic programs are exact; this only
@@ -411,6 +411,18 @@ def torch_nested(target: Target) -> Observation:
     return {"call": outcome(lambda: target.update_model(net, torch_grads(net))), "state": torch_state(net)}
 
 
+@scenario(("CC-2", "IM-1"), ("torch",))
+def torch_tied(target: Target) -> Observation:
+    """An output layer tied to the embedding (one ``Parameter``, two modules; momentum, so the
+    second call shows the first's pairing too): the tied weight takes one gradient, where
+    ``parameters()`` lists it."""
+    net, steps = tied_net("torch", "momentum"), []
+    for k in (1.0, 2.0):
+        gradients = torch_grads(net, k)
+        steps.append({"call": outcome(lambda: target.update_model(net, gradients)), "state": torch_state(net)})
+    return steps
+
+
 @scenario(("MP-1", "MP-4"), ("torch",))
 def torch_scale_growth(target: Target) -> Observation:
     """GradScaler("cpu", init 16, growth every 2) over twelve finite steps: the scale doubles every
@@ -555,6 +567,17 @@ def tf_trainability_changes(target: Target) -> Observation:
     for trainable in (True, False, True):
         net.layers[0].trainable = trainable
         gradients = tf_grads(net)
+        steps.append({"call": outcome(lambda: target.update_model(net, gradients)), "state": tf_state(net)})
+    return steps
+
+
+@scenario(("CC-2", "IM-1"), ("tf",))
+def tf_tied(target: Target) -> Observation:
+    """An output layer that multiplies by the embedding's own matrix (momentum, two calls): the
+    tied matrix takes one gradient, where ``trainable_variables`` lists it."""
+    net, steps = tied_net("tf", "momentum"), []
+    for k in (1.0, 2.0):
+        gradients = tf_grads(net, k)
         steps.append({"call": outcome(lambda: target.update_model(net, gradients)), "state": tf_state(net)})
     return steps
 

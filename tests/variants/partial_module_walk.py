@@ -2,7 +2,7 @@
 
 The style of code that inspects models layer by layer: torch parameters are collected by walking
 `model.modules()` (each module's own parameters, so nested sub-models and shared layers count once,
-in `parameters()` order), the optimizer is never asked which parameters it holds (param groups,
+and a weight tied between two modules is kept where it is first met, in `parameters()` order), the optimizer is never asked which parameters it holds (param groups,
 `fe.build`'s every-parameter optimizer), deferred steps are `functools.partial` objects, and TF
 pairs with `model.trainable_weights`. Trainability is read at every call, never cached.
 """
@@ -47,7 +47,13 @@ def update_model(model: Any, gradients: List[Any], defer: bool = False,
 
 # -- torch ------------------------------------------------------------------------------------------
 def _torch_params(model: Any) -> List[Any]:
-    return [p for module in model.modules() for p in module.parameters(recurse=False) if p.requires_grad]
+    params, seen = [], set()
+    for module in model.modules():
+        for p in module.parameters(recurse=False):
+            if p.requires_grad and id(p) not in seen:  # a weight tied between two modules counts once
+                seen.add(id(p))
+                params.append(p)
+    return params
 
 
 def _torch_step(optimizer: Any, params: List[Any]) -> None:
