@@ -48,7 +48,7 @@ _DRAWN_STRUCTURE = (
     "ids, frozen or not), one to three body layers (dense of width 1-4, batch norm, a dense layer applied "
     "twice with shared weights, each frozen or not), perhaps a nested sub-model, frozen as a whole or not, and, "
     "in one structure in three, an output layer whose kernel is the token embedding's own matrix "
-    "(one weight tied between two layers)")
+    "(one weight tied between two layers, trainable when built)")
 _DRAWN_OPTIMIZERS = (
     "torch optimizers over the trainable parameters, over `model.parameters()` as `fe.build` builds them "
     "(frozen ones included), or over two param groups (weights; biases and norms at half the learning rate "
