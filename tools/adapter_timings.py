@@ -26,6 +26,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 
 from conformance import adapters
+from conformance.clauses import BACKENDS
 from conformance.model_specs import ModelRequest
 from conformance.strategies import GradientDraw
 
@@ -88,11 +89,11 @@ def torch_timings(number: int) -> Dict[str, float]:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.adapter_timings", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", choices=("tf", "torch", "all"), default="all")
+    parser.add_argument("--backend", choices=(*BACKENDS, "all"), default="all")
     parser.add_argument("--number", type=int, default=2000, help="calls per repeat")
     args = parser.parse_args(argv)
-    backends = ("torch", "tf") if args.backend == "all" else (args.backend,)
-    adapters.prepare(backends)  # torch before TensorFlow, warm-ups paid
+    backends = BACKENDS if args.backend == "all" else (args.backend,)
+    adapters.prepare(backends)  # torch imported before TensorFlow, warm-ups paid
     rows: Dict[str, float] = {}
     for backend in backends:
         rows.update({"torch": torch_timings, "tf": tf_timings}[backend](args.number))
