@@ -746,9 +746,7 @@ def torch_net(optimizer: str = "sgd", *, dtype: str = "float32", bn: bool = Fals
     last = torch.nn.Sequential(torch.nn.Linear(4, 2)) if nested else torch.nn.Linear(4, 2)
     layers = [torch.nn.Linear(3, 4)] + ([torch.nn.BatchNorm1d(4)] if bn else []) + [last]
     net = torch.nn.Sequential(*layers).to(dtype=getattr(torch, dtype), device=device)
-    with torch.no_grad():
-        for index, param in enumerate(net.parameters()):
-            param.copy_(torch.as_tensor(value_pattern(tuple(param.shape), index, 0.125), dtype=param.dtype))
+    torch_dyadic_weights(net)
     if frozen:
         net[0].bias.requires_grad_(False)
     params: Any = [p for p in net.parameters() if p.requires_grad]
@@ -757,16 +755,30 @@ def torch_net(optimizer: str = "sgd", *, dtype: str = "float32", bn: bool = Fals
     elif over == "groups":
         params = [{"params": [p for p in net.parameters() if p.dim() > 1]},
                   {"params": [p for p in net.parameters() if p.dim() <= 1]}]
+    net.current_optimizer = torch_optimizer(optimizer, params)
+    if scaler_attr:
+        net.current_optimizer.scaler = torch_scaler(scaler)
+    net.model_name = name
+    return net
+
+
+def torch_dyadic_weights(net: Any) -> None:
+    """Every parameter of ``net`` set to its dyadic ``value_pattern`` (``parameters()`` order)."""
+    torch = torch_module()
+    with torch.no_grad():
+        for index, param in enumerate(net.parameters()):
+            param.copy_(torch.as_tensor(value_pattern(tuple(param.shape), index, 0.125), dtype=param.dtype))
+
+
+def torch_optimizer(kind: str, params: Any) -> Any:
+    """``"sgd"`` (lr 0.5), ``"momentum"`` (lr 0.5, momentum 0.5) or ``"adam"`` (lr 0.125) over ``params``."""
+    torch = torch_module()
     builders = {
         "sgd": lambda: torch.optim.SGD(params, lr=0.5),
         "momentum": lambda: torch.optim.SGD(params, lr=0.5, momentum=0.5),
         "adam": lambda: torch.optim.Adam(params, lr=0.125),
     }
-    net.current_optimizer = builders[optimizer]()
-    if scaler_attr:
-        net.current_optimizer.scaler = torch_scaler(scaler)
-    net.model_name = name
-    return net
+    return builders[kind]()
 
 
 def torch_scaler(kind: Optional[str]) -> Any:
@@ -846,13 +858,18 @@ def tf_net(optimizer: str = "sgd", *, dtype: str = "float32", bn: bool = False, 
         stack = ([keras.Input((3,), dtype=dtype), layers.Dense(4, dtype=dtype)]
                  + ([layers.BatchNormalization(dtype=dtype)] if bn else []) + [layers.Dense(2, dtype=dtype)])
     net = keras.Sequential(stack)
-    for index, variable in enumerate(net.weights):
-        variable.assign(value_pattern(tuple(variable.shape), index, 0.125))
+    tf_dyadic_weights(net)
     if frozen:
         net.layers[0].trainable = False
     net.current_optimizer = tf_optimizer(optimizer)
     net.model_name = name
     return net
+
+
+def tf_dyadic_weights(net: Any) -> None:
+    """Every variable of ``net`` set to its dyadic ``value_pattern`` (``weights`` order)."""
+    for index, variable in enumerate(net.weights):
+        variable.assign(value_pattern(tuple(variable.shape), index, 0.125))
 
 
 def tf_grads(net: Any, k: float = 1.0) -> List[Any]:
@@ -870,23 +887,18 @@ def tf_state(net: Any) -> Dict[str, Any]:
 def tied_net(backend: str, optimizer: str = "sgd", name: str = "net") -> Any:
     """Embedding(6, 2), Flatten, a dense layer of 2, then 6 logits through the embedding's own matrix
     (weights tied between two layers): the suite's ``Structure(tied_output=True)``, built by its
-    adapter, with dyadic weights and ``current_optimizer`` attached (``"sgd"`` or ``"momentum"``)."""
+    adapter, with dyadic weights and ``current_optimizer`` attached (``torch_optimizer``/``tf_optimizer``)."""
     import_torch_first()
     from conformance.adapters import load
     from conformance.model_specs import Layer, ModelRequest, Structure
     structure = Structure(stem="tokens", stem_width=2, layers=(Layer("dense", 2),), tied_output=True)
     net = load(backend).bare_model(ModelRequest(arch="structure", structure=structure))
     if backend == "torch":
-        torch = torch_module()
-        with torch.no_grad():
-            for index, param in enumerate(net.parameters()):
-                param.copy_(torch.as_tensor(value_pattern(tuple(param.shape), index, 0.125)))
-        momentum = 0.5 if optimizer == "momentum" else 0.0
-        net.current_optimizer = torch.optim.SGD(list(net.parameters()), lr=0.5, momentum=momentum)
+        torch_dyadic_weights(net)
+        net.current_optimizer = torch_optimizer(optimizer, list(net.parameters()))
         net.current_optimizer.scaler = None
     else:
-        for index, variable in enumerate(net.weights):
-            variable.assign(value_pattern(tuple(variable.shape), index, 0.125))
+        tf_dyadic_weights(net)
         net.current_optimizer = tf_optimizer(optimizer)
     net.model_name = name
     return net

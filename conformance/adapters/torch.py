@@ -273,15 +273,15 @@ class TorchAdapter(Adapter):
         uniform(0.5, 1.5); other buffers 0), ``.grad`` cleared, a new optimizer (and scaler).
         The values are drawn once, for the twin, and copied into both."""
         values: List[Optional[torch.Tensor]] = []
-        shapes: Optional[List[Tuple[int, ...]]] = None
+        drawn_for: Any = None  # (the shapes, how many trainable) the values were drawn for
         for model in (pair.twin, pair.model):
             for p, requires_grad in zip(model.parameters(), model.built_requires_grad):
                 p.requires_grad_(requires_grad)
             parts = layout(model)
             tensors = parts.trainable + parts.frozen + parts.buffers
-            here = [tuple(t.shape) for t in tensors] + [(len(parts.trainable),)]
-            if here != shapes:  # the twin; or a model an implementation has reshaped: its own draw
-                values, shapes = _seed_values(parts, seed), here
+            here = ([tuple(t.shape) for t in tensors], len(parts.trainable))
+            if here != drawn_for:  # the twin; or a model an implementation has reshaped: its own draw
+                values, drawn_for = _seed_values(parts, seed), here
             with torch.no_grad():
                 for t, value in zip(tensors, values):
                     if value is None:
