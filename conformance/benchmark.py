@@ -184,8 +184,9 @@ def _replay_torch(runs: List[Dict[str, Any]]) -> float:
 def _replay_tf(runs: List[Dict[str, Any]]) -> float:
     """The logged runs' framework work, written directly against Keras: per run, per model pair
     (models built on first use per architecture or drawn structure and dtype, optimizers built and
-    ``build()`` on first use per request, as the suite does): assign both models' weights from the seed and reset both
-    optimizers' variables; per update, the gradient tensors and one eager ``apply_gradients`` on the
+    ``build()`` on first use per request, as the suite does; for an ``"unbuilt"`` request the model's
+    own optimizer is new each run and built by its first update): assign both models' weights from
+    the seed and reset both optimizers' variables; per update, the gradient tensors and one eager ``apply_gradients`` on the
     model and on its twin (the model only in a run without twins), then every weight and optimizer
     variable of those read back to NumPy. Variables are read and written as the suite's adapter does
     (``read_variables``, ``write_variable``: TensorFlow's resource-variable ops, no Keras wrappers),
@@ -220,7 +221,10 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
                     write(v, rng.uniform(0.5, 1.5, tuple(v.shape)).astype(request["dtype"]))
                 for v, value in zip(adapter.optimizer_variables(optimizer), initial):
                     write(v, value)
-            pairs.append((request, pair, [o for o, _ in optimizer_cache[key]]))
+            optimizers_now = [o for o, _ in optimizer_cache[key]]
+            if request.get("optimizer_params") == "unbuilt":  # the model's own: new, built by its first update
+                optimizers_now[0] = adapter.bare_optimizer(ModelRequest.from_dict(request))
+            pairs.append((request, pair, optimizers_now))
         rng = np.random.default_rng(run["seed"])
         for op in run["ops"]:
             if op[0] != "update":
@@ -257,8 +261,8 @@ def hypothesis_seconds_per_example(backend: str, n: int = 100, repeats: int = RE
     @given(data=st.data())
     def draws_only(data: Any) -> None:  # the draws of test_im1_one_step and immediate_updates, in order
         calls = data.draw(st.integers(1, 2), label="calls")
-        data.draw(requests(backend, "cpu", optimizer_choices=optimizer_ids(backend), drawn_structures=True),
-                  label="model")
+        data.draw(requests(backend, "cpu", optimizer_choices=optimizer_ids(backend), drawn_structures=True,
+                           unbuilt=True), label="model")
         data.draw(seeds(), label="weights seed")
         for call in range(1, calls + 1):
             if call > 1:

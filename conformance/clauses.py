@@ -52,18 +52,20 @@ _DRAWN_STRUCTURE = (
 _DRAWN_OPTIMIZERS = (
     "torch optimizers over the trainable parameters, over `model.parameters()` as `fe.build` builds them "
     "(frozen ones included), or over two param groups (weights; biases and norms at half the learning rate "
-    "and no weight decay); Keras optimizers built before the first call")
+    "and no weight decay)")
+_KERAS_BUILT = "Keras optimizers built before the first call"
 _TRAINABILITY = ("a layer may be frozen, or unfrozen where the optimizer holds its variables, before every call "
                  "after the first")
 _ZEROS = "gradients may hold whole tensors and rows of exact zeros"
 CHECKED_ON: Mapping[str, str] = {
     "CC-2": f"dense, conv, batch-norm and frozen-first-layer models, or, {_DRAWN_STRUCTURE}; the stateless "
-            f"optimizers of the table; {_DRAWN_OPTIMIZERS}; {_TRAINABILITY}; {_ZEROS}.",
+            f"optimizers of the table; {_DRAWN_OPTIMIZERS}; {_KERAS_BUILT}; {_TRAINABILITY}; {_ZEROS}.",
     "CC-3": f"frozen-first-layer and batch-norm models, or, {_DRAWN_STRUCTURE}; SGD, momentum or Adam; "
-            f"{_DRAWN_OPTIMIZERS}; {_TRAINABILITY}; {_ZEROS}.",
+            f"{_DRAWN_OPTIMIZERS}; {_KERAS_BUILT}; {_TRAINABILITY}; {_ZEROS}.",
     "IM-1": f"dense, frozen-first-layer, batch-norm, embedding and conv models, or, {_DRAWN_STRUCTURE}; every "
-            f"optimizer of the table; {_DRAWN_OPTIMIZERS}; {_TRAINABILITY}; {_ZEROS}, and a whole call may be "
-            "exactly zero.",
+            f"optimizer of the table; {_DRAWN_OPTIMIZERS}; {_KERAS_BUILT} or, in half the examples, new and not "
+            f"built yet, so that the implementation's first update builds them (as `fe.build` leaves them); "
+            f"{_TRAINABILITY}; {_ZEROS}, and a whole call may be exactly zero.",
     "DF-5": "every program of at most 3 steps over at most 3 dense Adam models first; then programs a state "
             "machine draws over two or three dense models (SGD, momentum or Adam, float32 or float64, with or "
             "without loss scaling, torch optimizers over the trainable parameters) with immediate and deferred "

@@ -21,6 +21,11 @@ EMBEDDING_VOCAB = 6
 #: then biases and norms (the second with half the learning rate and no weight decay), so that the
 #: optimizer's parameter order is not the model's. Keras optimizers have no groups.
 OPTIMIZER_PARAMS = {"tf": ("trainable",), "torch": ("trainable", "all", "groups")}
+#: What a check that asks for optimizers not built yet draws besides: on Keras ``"unbuilt"``, a new
+#: optimizer each example that nothing has built, so that the implementation's first update builds it
+#: on the variables it is given, as after FastEstimator's ``fe.build``. torch has none to add: every
+#: optimizer a reset attaches is new and holds no state until its first step.
+UNBUILT_OPTIMIZER_PARAMS = {"tf": ("unbuilt",), "torch": ()}
 
 
 #: Input width of each stem of a :class:`Structure`, given its ``stem_width``: a vector of 3 values;
@@ -110,7 +115,7 @@ class ModelRequest:
     def __str__(self) -> str:
         scaler = f", scaler={self.scaler}(scale={self.initial_scale:g}, growth_interval={self.growth_interval})" \
             if self.scaler else ""
-        over = "" if self.optimizer_params == "trainable" else f" over {_PARAMS_TEXT[self.optimizer_params]}"
+        over = _PARAMS_TEXT[self.optimizer_params]
         arch = f"model ({self.structure})" if self.structure is not None else f"{self.arch} model"
         return f"{arch}, {self.dtype}, optimizer={self.optimizer}{over}{scaler}, device={self.device}"
 
@@ -124,5 +129,8 @@ class ModelRequest:
         return cls(**{**values, "structure": structure})
 
 
-_PARAMS_TEXT = {"all": "model.parameters() (frozen ones included)",
-                "groups": "two param groups (weights; biases and norms at half lr, no weight decay)"}
+#: How a request's transcript line names its ``optimizer_params``, after the optimizer's id.
+_PARAMS_TEXT = {"trainable": "",
+                "unbuilt": " not built yet (the first update builds it)",
+                "all": " over model.parameters() (frozen ones included)",
+                "groups": " over two param groups (weights; biases and norms at half lr, no weight decay)"}

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from conformance import optimizers
 from conformance.adapters.base import Arrays
-from conformance.model_specs import (ARCHITECTURES, DTYPES, EMBEDDING_VOCAB, OPTIMIZER_PARAMS, STEMS, Layer,
-                                     ModelRequest, Structure)
+from conformance.model_specs import (ARCHITECTURES, DTYPES, EMBEDDING_VOCAB, OPTIMIZER_PARAMS, STEMS,
+                                     UNBUILT_OPTIMIZER_PARAMS, Layer, ModelRequest, Structure)
 
 SCALES: Tuple[float, ...] = (1.0, 0.5, 2.0, 4.0)
 #: Optimizers a structural check draws from (``OptimizerEntry.structural``), in table order.
@@ -36,12 +36,14 @@ def optimizer_ids(backend: str, **capabilities: bool) -> Tuple[str, ...]:
 def requests(backend: str, device: str = "cpu", archs: Sequence[str] = ARCHITECTURES,
              optimizer_choices: Optional[Sequence[str]] = None,
              dtypes: Sequence[str] = DTYPES, scalers: Sequence[Optional[str]] = (None,),
-             drawn_structures: bool = False) -> st.SearchStrategy[ModelRequest]:
+             drawn_structures: bool = False, unbuilt: bool = False) -> st.SearchStrategy[ModelRequest]:
     """Model requests for ``backend`` (optimizers default to ``STRUCTURAL_OPTIMIZERS``): the first
     choice of each list is what shrinking aims at. With ``drawn_structures``, half the requests
-    build a drawn :func:`structures` model instead of one of ``archs`` (which shrinking prefers)."""
+    build a drawn :func:`structures` model instead of one of ``archs`` (which shrinking prefers);
+    with ``unbuilt``, optimizers may also be ones not built yet (``UNBUILT_OPTIMIZER_PARAMS``)."""
+    params = OPTIMIZER_PARAMS[backend] + (UNBUILT_OPTIMIZER_PARAMS[backend] if unbuilt else ())
     return _requests(backend, device, tuple(archs), tuple(optimizer_choices or STRUCTURAL_OPTIMIZERS),
-                     tuple(dtypes), tuple(scalers), OPTIMIZER_PARAMS[backend], drawn_structures)
+                     tuple(dtypes), tuple(scalers), params, drawn_structures)
 
 
 @functools.lru_cache(maxsize=None)

@@ -39,7 +39,8 @@ def test_mutant_metadata_is_read_without_importing(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("backend", ["tf", "torch"])
 def test_bare_replay_redoes_a_logged_workload(tmp_path: Path, backend: str) -> None:
-    """The bare side of overhead_ratio replays what a run logged: models, optimizers, scaler, updates."""
+    """The bare side of overhead_ratio replays what a run logged: models, optimizers (on TF also one
+    that its first update builds), scaler, updates."""
     pytest.importorskip("tensorflow" if backend == "tf" else "torch")
     from conformance.benchmark import bare_seconds_per_example
     request = {"arch": "batchnorm", "dtype": "float64", "optimizer": "adam", "scaler": None, "device": "cpu",
@@ -49,6 +50,9 @@ def test_bare_replay_redoes_a_logged_workload(tmp_path: Path, backend: str) -> N
     runs = [{"requests": [request], "seed": 3, "ops": [["update", 0, present, False], ["flush"]]},
             {"requests": [scaled], "seed": 4, "twins": False,  # Run(twins=False): the model only
              "ops": [["update", 0, [True, False, True, True], False]]}]
+    if backend == "tf":  # a model whose optimizer its first update builds
+        runs.append({"requests": [{**request, "optimizer_params": "unbuilt"}], "seed": 5,
+                     "ops": [["update", 0, present, False], ["update", 0, present, False]]})
     log = tmp_path / "workload.json"
     log.write_text(json.dumps({"runs": runs}))
     values = bare_seconds_per_example(backend, str(log), repeats=2)

@@ -482,6 +482,37 @@ def test_keras_unfreezes_only_what_its_optimizer_was_built_with(adapters: Dict[s
     assert not adapter.may_set_trainable(fresh, 0, False)  # its optimizer is built by the first call
 
 
+def test_an_unbuilt_keras_optimizer_is_new_at_each_reset_and_built_by_the_first_update(
+        adapters: Dict[str, Adapter]) -> None:
+    """An ``"unbuilt"`` request hands the model a new optimizer at every reset, not built, and no
+    trainability change until the first update has built it (on the layers trainable then, as the
+    twin's was built); after that update the model equals its twin, slots and ``iterations`` included."""
+    adapter = adapters["tf"]
+    request = ModelRequest(arch="frozen", optimizer="adam", optimizer_params="unbuilt")
+    handed = []
+    for seed in (7, 8):
+        pair = adapter.pair(request, seed, index=27)
+        handed.append(pair.model.current_optimizer)
+        assert len(adapter.optimizer_variables(pair.model.current_optimizer)) < \
+            len(adapter.optimizer_variables(pair.twin.current_optimizer))
+        assert not adapter.may_set_trainable(pair, 1, False)
+        _step(adapter, pair, GradientDraw(seed=seed, scale=1.0).arrays(adapter.trainable_shapes(pair), "float32"))
+        model, twin = adapter.snapshot(pair.model), adapter.snapshot(pair.twin)
+        assert model.iterations == twin.iterations == 1
+        for what in ("weights", "frozen"):
+            assert not compare_lists(what, getattr(model, what), getattr(twin, what))
+        assert not compare_lists("slots", model.slots["optimizer"], twin.slots["optimizer"])
+        assert adapter.may_set_trainable(pair, 1, False) and not adapter.may_set_trainable(pair, 0, True)
+    assert handed[0] is not handed[1]
+
+
+def test_an_unbuilt_keras_optimizer_is_new_at_each_reset_and_built_by_the_first_update_under_keras2() -> None:
+    """The same, under Keras 2."""
+    result = _under_keras2(
+        f"{__file__}::test_an_unbuilt_keras_optimizer_is_new_at_each_reset_and_built_by_the_first_update")
+    assert result.returncode == 0 and " passed" in result.stdout, result.stdout[-4000:] + result.stderr[-2000:]
+
+
 # -- drawn structures ---------------------------------------------------------------------------
 @settings(max_examples=40, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

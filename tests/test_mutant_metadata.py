@@ -108,6 +108,7 @@ WITNESSES: Dict[str, Tuple[str, ...]] = {
     "torch_unscale_then_plain_step": ("torch_scaler",),
     "torch_zero_grad_first": ("torch_after_backward", "torch_defer_flush"),
     "tf_build_by_zero_step": ("tf_immediate",),
+    "tf_zero_step_when_unbuilt": ("tf_immediate",),
     "tf_callable_returns_iterations": ("tf_defer_flush",),
     "tf_cast_float32": ("tf_float64",),
     "tf_checks_shapes_at_apply": ("tf_shape",),

@@ -227,6 +227,18 @@ except ImportError:  # pragma: no cover - another TensorFlow layout
     _EAGER_EXECUTE = _EAGER_CONTEXT = None
 
 
+def _tf_device(request: ModelRequest) -> str:
+    """The TensorFlow device ``request``'s models and optimizers live on."""
+    return "/GPU:0" if request.device == "cuda" else "/CPU:0"
+
+
+def _is_built(optimizer: Any) -> bool:
+    """Whether ``optimizer`` (or the one a loss-scale wrapper holds) has built its variables:
+    Keras 3's ``built``, tf-keras' ``_built``."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    return bool(getattr(inner, "built", getattr(inner, "_built", False)))
+
+
 def _build_optimizer(optimizer: Any, variables: List[Any]) -> None:
     if hasattr(optimizer, "built"):
         if not optimizer.built:
@@ -267,19 +279,21 @@ class KerasAdapter(Adapter):
     def _build(self, request: ModelRequest, index: int, prebuild: bool) -> Pair:
         if request.device not in self.devices():
             raise RuntimeError(f"{request.device} requested but TensorFlow sees no such device")
-        with tf.device("/GPU:0" if request.device == "cuda" else "/CPU:0"):
+        with tf.device(_tf_device(request)):
             return self._build_on_device(request, index, prebuild)
 
     def _build_on_device(self, request: ModelRequest, index: int, prebuild: bool) -> Pair:
         model, twin = self._model_pair(request, index, fresh=not prebuild)
         pair = Pair(request, model, twin, index, optimizer=_optimizer(request), twin_optimizer=_optimizer(request))
         _build_optimizer(pair.twin_optimizer, twin.trainable_variables)
-        if prebuild:
+        # an "unbuilt" request's model gets a new optimizer at every reset (see _reset)
+        prebuild_own = prebuild and request.optimizer_params != "unbuilt"
+        if prebuild_own:
             _build_optimizer(pair.optimizer, model.trainable_variables)
             pair.initial_optimizer_state = _read_all(_optimizer_variables(pair.optimizer))
         pair.twin_initial_optimizer_state = _read_all(_optimizer_variables(pair.twin_optimizer))
-        # restored at every reset; a fresh pair's own optimizer is not built yet and has none
-        pair.initial_python_state = (_python_state(pair.optimizer) if prebuild else []) + \
+        # restored at every reset; an optimizer not built yet has none
+        pair.initial_python_state = (_python_state(pair.optimizer) if prebuild_own else []) + \
             _python_state(pair.twin_optimizer)
         if prebuild:  # reused across examples: the twin's update is compiled once it pays off
             # tf-keras' Nadam caches u_product on the Python side, so its tf.function update differs
@@ -290,7 +304,13 @@ class KerasAdapter(Adapter):
         return pair
 
     def _reset(self, pair: Pair, seed: int, fresh: bool) -> None:
+        """Weights from ``seed``, optimizers as built. The twin's optimizer is always built: a new
+        one's first update builds slots of zeros, as a reset one holds. An ``"unbuilt"`` request's
+        model gets a new optimizer, which the implementation's first update builds."""
         pair.model.current_optimizer = pair.optimizer
+        if pair.request.optimizer_params == "unbuilt" and not fresh:
+            with tf.device(_tf_device(pair.request)):
+                pair.model.current_optimizer = _optimizer(pair.request)
         pair.twin.current_optimizer = pair.twin_optimizer
         for model in (pair.model, pair.twin):
             _restore_trainability(model)
@@ -300,7 +320,7 @@ class KerasAdapter(Adapter):
         values += values
         variables = (list(pair.model.trainable_variables) + list(pair.model.non_trainable_variables)
                      + list(pair.twin.trainable_variables) + list(pair.twin.non_trainable_variables))
-        if not fresh:
+        if pair.initial_optimizer_state is not None:
             variables += _optimizer_variables(pair.optimizer)
             values += list(pair.initial_optimizer_state)
         variables += _optimizer_variables(pair.twin_optimizer)
@@ -319,10 +339,10 @@ class KerasAdapter(Adapter):
     def may_set_trainable(self, pair: Pair, layer: int, trainable: bool) -> bool:
         """Keras optimizers refuse variables they were not built with (Keras 3 raises; tf-keras
         has no slots for them), so a layer is made trainable again only if it was trainable when
-        the optimizers were built; a fresh pair's optimizer, built by the implementation's first
-        call, is left alone. Freezing is always allowed: a deferred update keeps the variables it
-        was given at call time."""
-        if pair.initial_optimizer_state is None:
+        the optimizers were built. An optimizer the implementation's first update builds is left
+        alone until then: that update builds it on the layers trainable at reset, as the twin's was.
+        Freezing is always allowed: a deferred update keeps the variables it was given at call time."""
+        if not _is_built(pair.model.current_optimizer):
             return False
         return not trainable or pair.model.built_trainable[pair.model.layers.index(_weighted_layers(pair.model)[layer])]
 

@@ -15,7 +15,7 @@ from conformance.strategies import optimizer_ids
 @given(data=st.data())
 def test_im1_one_step(clause, adapter, device, impl, data):
     immediate_updates(clause, adapter, impl, device, data, calls=data.draw(st.integers(1, 2), label="calls"),
-                      zeros=True, zero_parts=True, trainability=True, drawn_structures=True,
+                      zeros=True, zero_parts=True, trainability=True, drawn_structures=True, unbuilt=True,
                       optimizer_choices=optimizer_ids(adapter.backend))
 
 
