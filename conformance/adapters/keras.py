@@ -304,9 +304,9 @@ class KerasAdapter(Adapter):
         return pair
 
     def _reset(self, pair: Pair, seed: int, fresh: bool) -> None:
-        """Weights from ``seed``, optimizers as built. The twin's optimizer is always built: a new
-        one's first update builds slots of zeros, as a reset one holds. An ``"unbuilt"`` request's
-        model gets a new optimizer, which the implementation's first update builds."""
+        """Weights from ``seed``, optimizers as built. An ``"unbuilt"`` request's model gets a new
+        optimizer, which the implementation's first update builds; its twin's stays built, reset to
+        the state it had when built, which is what a new optimizer's first update builds."""
         pair.model.current_optimizer = pair.optimizer
         if pair.request.optimizer_params == "unbuilt" and not fresh:
             with tf.device(_tf_device(pair.request)):
