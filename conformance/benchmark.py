@@ -186,8 +186,8 @@ def _replay_tf(runs: List[Dict[str, Any]]) -> float:
     (models built on first use per architecture or drawn structure and dtype, optimizers built and
     ``build()`` on first use per request, as the suite does; for an ``"unbuilt"`` request the model's
     own optimizer is new each run and built by its first update): assign both models' weights from
-    the seed and reset both optimizers' variables; per update, the gradient tensors and one eager ``apply_gradients`` on the
-    model and on its twin (the model only in a run without twins), then every weight and optimizer
+    the seed and reset both optimizers' variables; per update, the gradient tensors and one eager
+    ``apply_gradients`` on the model and on its twin (the model only in a run without twins), then every weight and optimizer
     variable of those read back to NumPy. Variables are read and written as the suite's adapter does
     (``read_variables``, ``write_variable``: TensorFlow's resource-variable ops, no Keras wrappers),
     the cheapest way this project knows."""

@@ -240,10 +240,7 @@ def _is_built(optimizer: Any) -> bool:
 
 
 def _build_optimizer(optimizer: Any, variables: List[Any]) -> None:
-    if hasattr(optimizer, "built"):
-        if not optimizer.built:
-            optimizer.build(variables)
-    else:
+    if not _is_built(optimizer):
         optimizer.build(variables)
 
 
